@@ -1,0 +1,35 @@
+"""The one console script, `cqrs`: each package contributes its own sub-commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from infra import stack_cli
+from infra.errors import StackError
+
+app = typer.Typer(help="CQRS order pipeline operations.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(stack_cli.app, name="stack")
+
+
+@app.command()
+def demo() -> None:
+    """Start the stack and show it (later: post commands and show them in every read model)."""
+    from infra.demo import run_demo
+
+    run_demo()
+
+
+def main() -> None:
+    """Entry point: named errors become one clear message and their own exit code, never a bare trace."""
+    try:
+        app()
+    except StackError as error:
+        console = Console(stderr=True)
+        console.print(f"[red]error[/] {escape(error.service)}: {escape(error.problem)}", highlight=False)
+        if error.fix:
+            console.print(f"[yellow]fix[/] {escape(error.fix)}", highlight=False)
+        sys.exit(error.exit_code)

@@ -1,0 +1,122 @@
+"""Background processes owned by this clone: spawn detached, remember by pid file, stop only what we started.
+
+A pid file holds the pid and the process start time, so a pid reused by some other program after a crash is never
+mistaken for ours (and never killed).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+# Postgres and Elasticsearch refuse to run as root. When the stack is started by root (CI containers), they run in a
+# user namespace where our uid shows as `nobody`; on disk their files stay owned by the invoking user.
+_UNPRIVILEGED_ID = "65534"
+
+
+def as_unprivileged(argv: Sequence[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return list(argv)
+    return ["unshare", "--user", f"--map-user={_UNPRIVILEGED_ID}", f"--map-group={_UNPRIVILEGED_ID}", *argv]
+
+
+@dataclass(frozen=True)
+class PidFile:
+    path: Path
+
+    def write(self, pid: int) -> None:
+        started = psutil.Process(pid).create_time()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(f"{pid} {started}\n")
+
+    def running_pid(self) -> int | None:
+        """The pid if the recorded process is still alive (and is the same process), else None."""
+        try:
+            pid_text, started_text = self.path.read_text().split()
+            process = psutil.Process(int(pid_text))
+            if abs(process.create_time() - float(started_text)) > 0.01:
+                return None
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return process.pid
+        except (OSError, ValueError, psutil.Error):
+            return None
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def spawn(argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+    """Start a detached process in its own session (so stop can signal its whole group) and return its pid."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        log.write(f"\n--- starting at {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(argv)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def stop(pid: int, grace_s: float = 30.0) -> None:
+    """SIGTERM the process group, wait for a clean shutdown, then SIGKILL what is left."""
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not _group_alive(pid):
+            return
+        time.sleep(0.1)
+    _signal_group(pid, signal.SIGKILL)
+
+
+def kill_hard(pid: int) -> None:
+    """SIGKILL the whole group at once: what the fault tests use to simulate a crash."""
+    _signal_group(pid, signal.SIGKILL)
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of the process and all its descendants (Elasticsearch runs its JVM as a child)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    for process in psutil.process_iter(["pid"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False

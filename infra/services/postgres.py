@@ -1,0 +1,64 @@
+"""PostgreSQL 15 from Debian, own data dir, logical WAL for Debezium."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+from infra import versions
+from infra.errors import ServiceUnhealthy
+from infra.install import apt_install
+from infra.process import as_unprivileged
+from infra.services.base import Service, render
+from infra.settings import REPO_ROOT
+
+BIN_DIR = Path(f"/usr/lib/postgresql/{versions.POSTGRES_MAJOR}/bin")
+APP_DATABASE = "orders"
+SUPERUSER = "postgres"
+
+
+def dsn(port: int, database: str = APP_DATABASE) -> str:
+    return f"host=127.0.0.1 port={port} user={SUPERUSER} dbname={database} connect_timeout=3"
+
+
+class Postgres(Service):
+    name = "postgres"
+    version = versions.POSTGRES_MAJOR
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports.postgres
+
+    def install(self) -> None:
+        if not (BIN_DIR / "postgres").exists():
+            apt_install(self.name, [f"postgresql-{versions.POSTGRES_MAJOR}"])
+
+    def prepare(self) -> None:
+        if not (self.data_dir / "PG_VERSION").exists():
+            self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            initdb = [str(BIN_DIR / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8"]
+            result = subprocess.run(as_unprivileged([*initdb, "--no-locale"]), capture_output=True, text=True)
+            if result.returncode != 0:
+                raise ServiceUnhealthy(self.name, f"initdb failed:\n{result.stderr[-2000:]}", "see the error above")
+        main_conf = self.data_dir / "postgresql.conf"
+        if "include_if_exists 'cqrs.conf'" not in main_conf.read_text():
+            with main_conf.open("a") as conf:
+                conf.write("\ninclude_if_exists 'cqrs.conf'\n")
+        template = (REPO_ROOT / "infra" / "config" / "postgresql.conf").read_text()
+        (self.data_dir / "cqrs.conf").write_text(render(template, port=self.port))
+
+    def command(self) -> list[str]:
+        return as_unprivileged([str(BIN_DIR / "postgres"), "-D", str(self.data_dir)])
+
+    def healthy(self) -> bool:
+        try:
+            with psycopg.connect(dsn(self.port, "postgres"), autocommit=True) as conn:
+                conn.execute("SELECT 1")
+                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)).fetchone()
+                if exists is None:
+                    conn.execute(f'CREATE DATABASE "{APP_DATABASE}"')
+            return True
+        except psycopg.Error:
+            return False

@@ -1,0 +1,95 @@
+"""`cqrs stack install | up | down | status | logs SERVICE`."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.services import SERVICE_NAMES
+from infra.settings import stack_settings
+from infra.stack import ServiceStatus, Stack
+
+app = typer.Typer(help="The native stack: every real service on loopback, data under .stack/.", no_args_is_help=True)
+console = Console()
+
+ServicesArg = Annotated[
+    list[str] | None, typer.Argument(help=f"Some of: {', '.join(SERVICE_NAMES)} (default: all).", show_default=False)
+]
+
+
+def _stack(services: list[str] | None) -> Stack:
+    unknown = sorted(set(services or ()) - set(SERVICE_NAMES))
+    if unknown:
+        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(SERVICE_NAMES)}")
+    return Stack(stack_settings(), services or ())
+
+
+@app.command()
+def install(services: ServicesArg = None) -> None:
+    """Fetch and build every pinned artifact into the per-user cache (a no-op when done)."""
+    started = time.monotonic()
+    with console.status("installing…"):
+        _stack(services).install()
+    console.print(f"[green]installed[/] in {time.monotonic() - started:.1f} s")
+
+
+@app.command()
+def up(services: ServicesArg = None) -> None:
+    """Start what is not running and wait until every service answers real requests."""
+    started = time.monotonic()
+    stack = _stack(services)
+    with console.status("starting the stack…") as status:
+        stack.up(progress=lambda message: status.update(message))
+    console.print(f"[green]stack up[/] in {time.monotonic() - started:.1f} s")
+    print_status(stack.status())
+
+
+@app.command()
+def down(services: ServicesArg = None) -> None:
+    """Stop our own processes (by pid file); data stays."""
+    _stack(services).down(progress=console.print)
+
+
+@app.command()
+def status(services: ServicesArg = None) -> None:
+    """A table of service, version, port, pid, health and memory; exits 1 if any service is unhealthy."""
+    rows = _stack(services).status()
+    print_status(rows)
+    if not all(row.healthy for row in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    service: Annotated[str, typer.Argument(help="Service name.")],
+    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
+) -> None:
+    """Print the tail of a service's log."""
+    stack = _stack([service])
+    console.print(stack.log_tail(stack.by_name[service], lines), markup=False, highlight=False)
+
+
+def print_status(rows: list[ServiceStatus]) -> None:
+    table = Table(title="native stack")
+    for column in ("service", "version", "port", "pid", "healthy", "RSS"):
+        table.add_column(column, justify="right" if column in ("port", "pid", "RSS") else "left")
+    for row in rows:
+        table.add_row(
+            row.name,
+            row.version,
+            str(row.port),
+            str(row.pid or "-"),
+            "[green]yes[/]" if row.healthy else "[red]no[/]",
+            _mib(row.rss_bytes),
+        )
+    table.add_section()
+    table.add_row("total", "", "", "", "", _mib(sum(row.rss_bytes for row in rows)))
+    console.print(table)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB"
