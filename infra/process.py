@@ -82,9 +82,12 @@ def stop(pid: int, grace_s: float = 30.0) -> None:
     _signal_group(pid, signal.SIGKILL)
 
 
-def kill_hard(pid: int) -> None:
-    """SIGKILL the whole group at once: what the fault tests use to simulate a crash."""
+def kill_hard(pid: int, wait_s: float = 10.0) -> None:
+    """SIGKILL the whole group at once (what the fault tests use to simulate a crash) and wait until it is gone."""
     _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + wait_s
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def rss_bytes(pid: int) -> int:

@@ -34,6 +34,16 @@ class ServiceStatus:
     rss_bytes: int
 
 
+def _wait_port_free(port: int, seconds: float) -> bool:
+    """A process that just died may hold its port for a moment; only a port that stays taken is someone else's."""
+    deadline = time.monotonic() + seconds
+    while not port_is_free(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 class Stack:
     def __init__(self, settings: StackSettings, only: Sequence[str] = ()) -> None:
         self.settings = settings
@@ -73,7 +83,7 @@ class Stack:
     def _start(self, service: Service) -> None:
         self.pid_file(service).clear()  # stale: the recorded process is gone
         for port in (service.port, *service.extra_ports):
-            if not port_is_free(port):
+            if not _wait_port_free(port, seconds=3.0):
                 raise PortInUse(
                     service.name,
                     f"port {port} on 127.0.0.1 is taken by another process",

@@ -1,0 +1,109 @@
+"""docker-compose.yml describes the native stack's topology: same services, host ports, versions and settings.
+
+No Docker engine runs here, so this is how the compose file is kept in step with infra/.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra import versions
+from infra.services import SERVICE_NAMES
+from infra.settings import REPO_ROOT, Ports
+
+COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+CONFIG = REPO_ROOT / "infra" / "config"
+# Natively FerretDB speaks MongoDB's wire protocol; in compose a real MongoDB stands in its place.
+COMPOSE_NAME = {name: name for name in SERVICE_NAMES} | {"ferretdb": "mongodb"}
+# Settings that name hosts, paths or ports differ between a container and a loopback process by design.
+HOST_SPECIFIC = {"bootstrap.servers", "listeners", "rest.advertised.host.name", "rest.advertised.port", "plugin.path"}
+
+
+def properties(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def host_ports(service: str) -> set[int]:
+    return {int(mapping.split(":")[0]) for mapping in SERVICES[service].get("ports", [])}
+
+
+def image_tag(service: str) -> str:
+    return str(SERVICES[service]["image"]).rsplit(":", 1)[1]
+
+
+def pom_property(pom: str, name: str) -> str:
+    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(REPO_ROOT / "infra" / "maven" / pom).getroot()
+    element = root.find(f"m:properties/m:{name}", namespace)
+    assert element is not None and element.text
+    return element.text
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_every_native_service_has_a_compose_service_on_the_same_host_port(service: str) -> None:
+    assert getattr(Ports(), service) in host_ports(COMPOSE_NAME[service])
+
+
+def test_image_versions_match_the_pinned_native_versions() -> None:
+    assert image_tag("postgres") == versions.POSTGRES_MAJOR
+    assert image_tag("kafka") == versions.KAFKA
+    assert image_tag("elasticsearch") == versions.ELASTICSEARCH
+    dockerfile = (REPO_ROOT / "infra" / "docker" / "connect.Dockerfile").read_text()
+    assert f"FROM apache/kafka:{versions.KAFKA}" in dockerfile
+
+
+def test_maven_poms_default_to_the_pinned_versions() -> None:
+    """The compose Connect image builds from the Debezium pom's defaults; the native install passes versions.py."""
+    assert pom_property("kafka/pom.xml", "kafka.version") == versions.KAFKA
+    assert pom_property("connect/pom.xml", "kafka.version") == versions.KAFKA
+    assert pom_property("debezium/pom.xml", "debezium.version") == versions.DEBEZIUM
+    assert pom_property("elasticsearch/pom.xml", "elasticsearch.version") == versions.ELASTICSEARCH
+
+
+def test_postgres_settings_match() -> None:
+    native = dict(re.findall(r"^(\w+)\s*=\s*'?([^'\s#]+)'?", (CONFIG / "postgresql.conf").read_text(), re.M))
+    flags = SERVICES["postgres"]["command"]
+    compose = dict(flag.split("=", 1) for flag in flags if "=" in flag)
+    assert compose["wal_level"] == "logical"
+    for key, value in compose.items():
+        assert native[key] == value, key
+
+
+def test_kafka_settings_match() -> None:
+    native = properties(CONFIG / "kafka-server.properties")
+    environment = SERVICES["kafka"]["environment"]
+    compared = 0
+    for variable, value in environment.items():
+        key = variable.removeprefix("KAFKA_").lower().replace("_", ".")
+        if key in native and key not in HOST_SPECIFIC and "{{" not in native[key]:
+            assert native[key] == str(value), key
+            compared += 1
+    assert native["auto.create.topics.enable"] == "false"
+    assert compared >= 10
+
+
+def test_connect_worker_settings_match() -> None:
+    native = properties(CONFIG / "connect-distributed.properties")
+    container = properties(REPO_ROOT / "infra" / "docker" / "connect-distributed.properties")
+    assert native.keys() == container.keys()
+    for key in native.keys() - HOST_SPECIFIC:
+        assert native[key] == container[key], key
+
+
+def test_elasticsearch_settings_match() -> None:
+    native = yaml.safe_load((CONFIG / "elasticsearch.yml").read_text().replace("{{", "").replace("}}", ""))
+    for key, value in SERVICES["elasticsearch"]["environment"].items():
+        if key != "ES_JAVA_OPTS":
+            assert str(native[key]).lower() == str(value).lower(), key
+    heap = re.findall(r"-Xm[sx]\d+m", SERVICES["elasticsearch"]["environment"]["ES_JAVA_OPTS"])
+    from infra.services.elasticsearch import HEAP
+
+    assert heap == HEAP.split()
