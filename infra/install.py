@@ -79,7 +79,10 @@ def apt_install(service: str, packages: Sequence[str]) -> None:
     if os.geteuid() != 0:
         raise MissingTool(service, f"{' '.join(packages)} not installed", f"sudo apt-get install {' '.join(packages)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]):
+    for argv in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+    ):
         result = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
         if result.returncode != 0:
             raise DownloadFailed(service, f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}", "check apt sources")
@@ -132,9 +135,16 @@ def go_build_ferretdb(out: Path) -> None:
     shutil.rmtree(work)
 
 
-def _run(service: str, argv: Sequence[str], fix: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+def _run(
+    service: str, argv: Sequence[str], fix: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> str:
     result = subprocess.run(
-        list(argv), capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL
+        list(argv),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
     )
     if result.returncode != 0:
         tail = (result.stdout + result.stderr)[-3000:]

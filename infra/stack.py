@@ -16,7 +16,6 @@ from infra.services import Service, all_services
 from infra.services.base import port_is_free
 from infra.settings import StackSettings
 
-
 Progress = Callable[[str], None]
 
 
@@ -98,7 +97,9 @@ class Stack:
         for service in services:
             while not service.healthy():
                 if self.pid_file(service).running_pid() is None:
-                    raise ServiceUnhealthy(service.name, f"the process exited:\n{self.log_tail(service)}", self._fix(service))
+                    raise ServiceUnhealthy(
+                        service.name, f"the process exited:\n{self.log_tail(service)}", self._fix(service)
+                    )
                 if time.monotonic() > deadline:
                     raise ServiceUnhealthy(
                         service.name,

@@ -17,7 +17,8 @@ app = typer.Typer(help="The native stack: every real service on loopback, data u
 console = Console()
 
 ServicesArg = Annotated[
-    list[str] | None, typer.Argument(help=f"Some of: {', '.join(SERVICE_NAMES)} (default: all).", show_default=False)
+    list[str] | None,
+    typer.Argument(help=f"Some of: {', '.join(SERVICE_NAMES)} (default: all).", show_default=False),
 ]
 
 

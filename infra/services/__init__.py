@@ -10,7 +10,15 @@ from infra.services.postgres import Postgres
 from infra.services.redis import Redis
 from infra.settings import StackSettings
 
-SERVICE_TYPES: tuple[type[Service], ...] = (Postgres, Redis, Kafka, Elasticsearch, FerretDB, ClickHouse, Connect)
+SERVICE_TYPES: tuple[type[Service], ...] = (
+    Postgres,
+    Redis,
+    Kafka,
+    Elasticsearch,
+    FerretDB,
+    ClickHouse,
+    Connect,
+)
 SERVICE_NAMES = tuple(service.name for service in SERVICE_TYPES)
 
 

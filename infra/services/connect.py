@@ -1,4 +1,4 @@
-"""Kafka Connect (distributed mode) with the Debezium PostgreSQL connector and its outbox event router on the plugin path."""
+"""Kafka Connect (distributed mode) with Debezium's PostgreSQL connector and outbox event router on its plugin path."""
 
 from __future__ import annotations
 
@@ -39,7 +39,10 @@ class Connect(Service):
 
     def install(self) -> None:
         java_home(self.settings)
-        cached(self.libs, lambda out: maven_copy(self.name, "connect/pom.xml", {"kafka.version": versions.KAFKA}, out))
+        cached(
+            self.libs,
+            lambda out: maven_copy(self.name, "connect/pom.xml", {"kafka.version": versions.KAFKA}, out),
+        )
         cached(self.plugin_path, self._fetch_debezium)
 
     def _fetch_debezium(self, out: Path) -> None:
@@ -68,4 +71,3 @@ class Connect(Service):
         except (httpx.HTTPError, ValueError):
             return False
         return any(plugin.get("class") == POSTGRES_CONNECTOR_CLASS for plugin in plugins)
-

@@ -57,6 +57,7 @@ class FerretDB(Service):
 
     def healthy(self) -> bool:
         try:
+            client: pymongo.MongoClient[dict[str, object]]
             with pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=2000) as client:
                 client.admin.command("ping")
             return True

@@ -41,7 +41,10 @@ class Kafka(Service):
 
     def install(self) -> None:
         java_home(self.settings)
-        cached(self.libs, lambda out: maven_copy(self.name, "kafka/pom.xml", {"kafka.version": self.version}, out))
+        cached(
+            self.libs,
+            lambda out: maven_copy(self.name, "kafka/pom.xml", {"kafka.version": self.version}, out),
+        )
 
     def prepare(self) -> None:
         template = (REPO_ROOT / "infra" / "config" / "kafka-server.properties").read_text()

@@ -38,7 +38,16 @@ class Postgres(Service):
     def prepare(self) -> None:
         if not (self.data_dir / "PG_VERSION").exists():
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-            initdb = [str(BIN_DIR / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8"]
+            initdb = [
+                str(BIN_DIR / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ]
             result = subprocess.run(as_unprivileged([*initdb, "--no-locale"]), capture_output=True, text=True)
             if result.returncode != 0:
                 raise ServiceUnhealthy(self.name, f"initdb failed:\n{result.stderr[-2000:]}", "see the error above")

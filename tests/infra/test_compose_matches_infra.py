@@ -23,7 +23,13 @@ CONFIG = REPO_ROOT / "infra" / "config"
 # Natively FerretDB speaks MongoDB's wire protocol; in compose a real MongoDB stands in its place.
 COMPOSE_NAME = {name: name for name in SERVICE_NAMES} | {"ferretdb": "mongodb"}
 # Settings that name hosts, paths or ports differ between a container and a loopback process by design.
-HOST_SPECIFIC = {"bootstrap.servers", "listeners", "rest.advertised.host.name", "rest.advertised.port", "plugin.path"}
+HOST_SPECIFIC = {
+    "bootstrap.servers",
+    "listeners",
+    "rest.advertised.host.name",
+    "rest.advertised.port",
+    "plugin.path",
+}
 
 
 def properties(path: Path) -> dict[str, str]:
@@ -43,7 +49,8 @@ def pom_property(pom: str, name: str) -> str:
     namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
     root = ET.parse(REPO_ROOT / "infra" / "maven" / pom).getroot()
     element = root.find(f"m:properties/m:{name}", namespace)
-    assert element is not None and element.text
+    assert element is not None
+    assert element.text
     return element.text
 
 

@@ -34,7 +34,8 @@ def test_up_recovers_a_killed_service_with_a_stale_pid_file(stack: Stack) -> Non
     kill_hard(old_pid)
     redis_only.up()
     [row] = redis_only.status()
-    assert row.healthy and row.pid not in (None, old_pid)
+    assert row.healthy
+    assert row.pid not in (None, old_pid)
 
 
 def test_down_then_up_keeps_postgres_rows_and_kafka_topics(stack: Stack) -> None:

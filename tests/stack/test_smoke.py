@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
+from pathlib import Path
 
 import clickhouse_connect
 import httpx
@@ -53,7 +56,11 @@ async def test_kafka_produce_consume_with_group_join_and_commit(stack: Stack) ->
         finally:
             await producer.stop()
         consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
         )
         await consumer.start()
         try:
@@ -123,3 +130,38 @@ def test_redis_set_get(stack: Stack) -> None:
     client.set(key, "v1", ex=60)
     assert client.get(key) == b"v1"
     client.delete(key)
+
+
+async def test_a_faust_worker_joins_a_group_consumes_and_commits_on_kafka_4(stack: Stack, tmp_path: Path) -> None:
+    bootstrap = f"127.0.0.1:{stack.settings.ports.kafka}"
+    topic, group = f"faust-smoke-{uuid.uuid4().hex[:8]}", f"faust-smoke-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        for n in range(20):
+            await producer.send(topic, f"v{n}".encode(), key=f"k{n % 4}".encode())
+        await producer.stop()
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.stack.faust_probe", bootstrap, topic, group, "20", str(tmp_path),
+            "worker", "-l", "warn", "--without-web",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        output = b""
+        try:
+            assert worker.stdout is not None
+            async with asyncio.timeout(120):
+                while b"COMMITTED" not in output:
+                    line = await worker.stdout.readline()
+                    assert line, f"the worker exited before committing:\n{output.decode()[-3000:]}"
+                    output += line
+        finally:
+            worker.kill()
+            await worker.wait()
+        offsets = await admin.list_consumer_group_offsets(group)
+        assert sum(meta.offset for meta in offsets.values()) == 20
+    finally:
+        await admin.delete_topics([topic])
+        await admin.close()
