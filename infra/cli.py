@@ -8,11 +8,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from connectors import cli as connectors_cli
+from connectors.errors import ConnectorError
 from infra import stack_cli
 from infra.errors import StackError
 
 app = typer.Typer(help="CQRS order pipeline operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(stack_cli.app, name="stack")
+app.add_typer(connectors_cli.app, name="connectors")
 
 
 @app.command()
@@ -32,4 +35,7 @@ def main() -> None:
         console.print(f"[red]error[/] {escape(error.service)}: {escape(error.problem)}", highlight=False)
         if error.fix:
             console.print(f"[yellow]fix[/] {escape(error.fix)}", highlight=False)
+        sys.exit(error.exit_code)
+    except ConnectorError as error:
+        Console(stderr=True).print(f"[red]error[/] {escape(str(error))}", highlight=False)
         sys.exit(error.exit_code)

@@ -1,0 +1,209 @@
+"""The HTTP side of ClickHouse's interface: credentials, URL parameters, the response headers clients read.
+
+Framework-free (plain mappings in, dataclasses out) so the rules can be read and tested without a server.
+Header mappings passed in must look names up case-insensitively (Starlette's `Headers` does).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.policy
+import hmac
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from enum import StrEnum
+
+from infra.clickhouse.errors import AUTHENTICATION_FAILED, BAD_ARGUMENTS, NOT_IMPLEMENTED, ClickHouseError
+
+# URL parameters that steer the HTTP request itself and are never engine settings.
+TRANSPORT_PARAMS = frozenset(
+    {
+        "query",
+        "database",
+        "default_format",
+        "user",
+        "password",
+        "query_id",
+        "quota_key",
+        "session_id",
+        "session_timeout",
+        "session_check",
+        "close_session",
+        "buffer_size",
+        "wait_end_of_query",
+        "compress",
+        "decompress",
+        "client_protocol_version",
+        "role",
+        "stacktrace",
+    }
+)
+
+# Real engine settings that only mean something to clickhouse-server's HTTP handler (clickhouse-connect sends
+# them on every request). Applying them to chdb is harmless but costs a SET per change, so they are dropped.
+HTTP_ONLY_SETTINGS = frozenset(
+    {
+        "enable_http_compression",
+        "http_zlib_compression_level",
+        "http_native_compression_disable_checksumming_on_decompress",
+        "send_progress_in_http_headers",
+        "http_headers_progress_interval_ms",
+        "cancel_http_readonly_queries_on_client_close",
+        "http_response_buffer_size",
+        "http_wait_end_of_query",
+        "add_http_cors_header",
+    }
+)
+
+_SETTING_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DEFAULT_FORMAT = "TabSeparated"
+
+
+class Role(StrEnum):
+    WRITER = "writer"
+    ANALYST = "analyst"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    password: str
+    role: Role
+
+
+class UserDirectory:
+    def __init__(self, users: list[User]) -> None:
+        self._users = {user.name: user for user in users}
+
+    def authenticate(self, name: str, password: str) -> User:
+        user = self._users.get(name)
+        # compare_digest even for unknown users, so timing does not reveal which names exist
+        expected = user.password if user is not None else "\0never-matches"
+        if not hmac.compare_digest(password.encode(), expected.encode()) or user is None:
+            raise ClickHouseError.raised_here(
+                AUTHENTICATION_FAILED,
+                f"{name}: Authentication failed: password is incorrect, or there is no user with such name",
+            )
+        return user
+
+
+def credentials(headers: Mapping[str, str], params: Mapping[str, str]) -> tuple[str, str]:
+    """clickhouse-server's order: X-ClickHouse-User/Key headers, HTTP basic auth, `user`/`password`
+    parameters; nothing given means the `default` user with an empty password."""
+    user = headers.get("x-clickhouse-user")
+    key = headers.get("x-clickhouse-key")
+    if user is not None or key is not None:
+        return user or "default", key or ""
+    authorization = headers.get("authorization", "")
+    if authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ClickHouseError.raised_here(AUTHENTICATION_FAILED, "Malformed basic authorization header") from exc
+        name, _, password = decoded.partition(":")
+        return name or "default", password
+    if authorization:
+        raise ClickHouseError.raised_here(AUTHENTICATION_FAILED, "Only basic HTTP authorization is supported")
+    return params.get("user", "default"), params.get("password", "")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRequest:
+    """Everything the engine call needs from the HTTP request, apart from the SQL itself."""
+
+    query_id: str
+    database: str
+    default_format: str
+    settings: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # {name:Type} bind parameters, without `param_`
+
+
+def query_request(headers: Mapping[str, str], params: Mapping[str, str]) -> QueryRequest:
+    for flag in ("compress", "decompress"):
+        if params.get(flag, "0") not in ("", "0", "false"):
+            # ClickHouse's own block compression (with checksums) is not implemented; HTTP compression is.
+            raise ClickHouseError.raised_here(NOT_IMPLEMENTED, f"URL parameter {flag}=1 is not supported")
+    settings: dict[str, str] = {}
+    bind: dict[str, str] = {}
+    for name, value in params.items():
+        if name.startswith("param_"):
+            bind[name.removeprefix("param_")] = value
+        elif name not in TRANSPORT_PARAMS and name not in HTTP_ONLY_SETTINGS:
+            if not _SETTING_NAME_RE.fullmatch(name):
+                raise ClickHouseError.raised_here(BAD_ARGUMENTS, f"Invalid setting name {name!r}")
+            settings[name] = value
+    return QueryRequest(
+        query_id=params.get("query_id") or str(uuid.uuid4()),
+        database=params.get("database") or headers.get("x-clickhouse-database") or "default",
+        default_format=params.get("default_format") or headers.get("x-clickhouse-format") or _DEFAULT_FORMAT,
+        settings=settings,
+        params=bind,
+    )
+
+
+def form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a multipart/form-data body. clickhouse-connect sends `query` and `param_*` as form fields
+    when the bind parameters are too long for a URL (> 4 KiB). File parts are ClickHouse "external data"
+    (temporary tables sent with the query), which chdb cannot take: refused."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise ClickHouseError.raised_here(BAD_ARGUMENTS, "Malformed multipart/form-data body")
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_filename() is not None or not isinstance(name, str):
+            raise ClickHouseError.raised_here(NOT_IMPLEMENTED, "External data (file parts) is not supported")
+        payload = part.get_payload(decode=True)
+        fields[name] = payload.decode() if isinstance(payload, bytes) else ""
+    return fields
+
+
+def full_query(params: Mapping[str, str], body: bytes) -> bytes:
+    """clickhouse-server: "the entire query consists of the `query` parameter, a line break and the body"."""
+    query = params.get("query", "")
+    return f"{query}\n".encode() + body if query else body
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    read_rows: int = 0
+    read_bytes: int = 0
+    written_rows: int = 0
+    written_bytes: int = 0
+    result_bytes: int = 0
+    elapsed_ns: int = 0
+
+    def header(self) -> str:
+        """X-ClickHouse-Summary: clickhouse-connect returns it as the insert/command QuerySummary; values are
+        strings there, as clickhouse-server sends them."""
+        values = {
+            "read_rows": self.read_rows,
+            "read_bytes": self.read_bytes,
+            "written_rows": self.written_rows,
+            "written_bytes": self.written_bytes,
+            "total_rows_to_read": 0,
+            "result_rows": 0,  # not reported by chdb
+            "result_bytes": self.result_bytes,
+            "elapsed_ns": self.elapsed_ns,
+        }
+        return json.dumps({key: str(value) for key, value in values.items()}, separators=(",", ":"))
+
+
+def content_type(output_format: str) -> str:
+    name = output_format.lower()
+    if name.startswith("tabseparated") or name.startswith("tsv"):
+        return "text/tab-separated-values; charset=UTF-8"
+    if name.startswith("csv"):
+        return "text/csv; charset=UTF-8"
+    if name.startswith("json"):
+        return "application/json; charset=UTF-8"
+    if name in ("pretty", "prettycompact", "prettyspace", "vertical", "markdown", "values", "xml"):
+        return "text/plain; charset=UTF-8"
+    return "application/octet-stream"  # Native, RowBinary*, Arrow, Parquet, ...
