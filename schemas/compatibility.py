@@ -31,8 +31,7 @@ class Incompatibility:
 
     def __str__(self) -> str:
         return (
-            f"{self.record} v{self.reader_version} cannot read v{self.writer_version} "
-            f"({self.direction}): {self.reason}"
+            f"{self.record} v{self.reader_version} cannot read v{self.writer_version} ({self.direction}): {self.reason}"
         )
 
 
@@ -97,8 +96,7 @@ def _structural_problems(writer: dict[str, Any], reader: dict[str, Any]) -> list
             reasons += [
                 f"{name}.{field['name']} is missing in the writer and has no default"
                 for field in reader_type["fields"]
-                if "default" not in field
-                and not written.intersection([field["name"], *field.get("aliases", ())])
+                if "default" not in field and not written.intersection([field["name"], *field.get("aliases", ())])
             ]
         elif reader_type["type"] == "enum" and "default" not in reader_type:
             missing = sorted(set(writer_type["symbols"]) - set(reader_type["symbols"]))

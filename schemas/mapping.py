@@ -90,9 +90,7 @@ def _to_avro(value: Any) -> dict[str, Any]:
 
 
 def _from_avro(cls: type, datum: dict[str, Any]) -> Any:
-    return cls(
-        **{name: datum[avro] if back is None else back(datum[avro]) for name, avro, _, back in _PLANS[cls]}
-    )
+    return cls(**{name: datum[avro] if back is None else back(datum[avro]) for name, avro, _, back in _PLANS[cls]})
 
 
 def _plan(cls: type) -> None:
@@ -100,8 +98,7 @@ def _plan(cls: type) -> None:
         return
     hints = get_type_hints(cls)
     _PLANS[cls] = [
-        (field.name, avro_field_name(field.name), *_converters(hints[field.name]))
-        for field in dataclasses.fields(cls)
+        (field.name, avro_field_name(field.name), *_converters(hints[field.name])) for field in dataclasses.fields(cls)
     ]
 
 

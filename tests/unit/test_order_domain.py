@@ -109,9 +109,7 @@ def test_create_order_emits_order_created_with_everything_a_projection_needs() -
                 customer_id="c-1",
                 currency="EUR",
                 items=(
-                    LineItem(
-                        item_id=first, sku="SKU-K", name="Kettle", quantity=2, unit_price=Decimal("19.99")
-                    ),
+                    LineItem(item_id=first, sku="SKU-K", name="Kettle", quantity=2, unit_price=Decimal("19.99")),
                     LineItem(item_id=second, sku="SKU-M", name="Mug", quantity=3, unit_price=Decimal("4.50")),
                 ),
                 total=Decimal("53.48"),
@@ -220,9 +218,7 @@ def test_add_item_emits_the_line_with_the_new_total_and_currency() -> None:
 def test_add_item_with_invalid_input_names_the_fields() -> None:
     item = NewOrderLine(sku="", name="Mug", quantity=1001, unit_price=Decimal("-1"))
 
-    error = rejected(
-        order_in(OrderStatus.PENDING), AddItemToOrder(order_id=ORDER_ID, item=item), InvalidCommand
-    )
+    error = rejected(order_in(OrderStatus.PENDING), AddItemToOrder(order_id=ORDER_ID, item=item), InvalidCommand)
 
     assert isinstance(error, InvalidCommand)
     assert [e.field for e in error.errors] == ["item.sku", "item.quantity", "item.unitPrice"]
@@ -268,9 +264,7 @@ def test_removing_the_last_item_leaves_an_empty_pending_order_that_cannot_be_con
 
 
 def test_removing_an_unknown_item_is_rejected() -> None:
-    error = rejected(
-        order_in(OrderStatus.PENDING), RemoveItemFromOrder(order_id=ORDER_ID, item_id="x"), ItemNotFound
-    )
+    error = rejected(order_in(OrderStatus.PENDING), RemoveItemFromOrder(order_id=ORDER_ID, item_id="x"), ItemNotFound)
 
     assert isinstance(error, ItemNotFound)
     assert error.item_id == "x"
@@ -281,9 +275,7 @@ def test_items_change_only_while_pending(status: OrderStatus) -> None:
     state = order_in(status)
 
     rejected(state, AddItemToOrder(order_id=ORDER_ID, item=MUG), OrderNotModifiable)
-    rejected(
-        state, RemoveItemFromOrder(order_id=ORDER_ID, item_id=state.items[0].item_id), OrderNotModifiable
-    )
+    rejected(state, RemoveItemFromOrder(order_id=ORDER_ID, item_id=state.items[0].item_id), OrderNotModifiable)
 
 
 # --- Status ---

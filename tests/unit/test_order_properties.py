@@ -63,9 +63,7 @@ BREAKAGES: list[dict[str, Any]] = [
     {"sku": ""},
     {"name": " "},
 ]
-new_lines = valid_lines | st.tuples(valid_lines, st.sampled_from(BREAKAGES)).map(
-    lambda b: replace(b[0], **b[1])
-)
+new_lines = valid_lines | st.tuples(valid_lines, st.sampled_from(BREAKAGES)).map(lambda b: replace(b[0], **b[1]))
 valid_creates = st.builds(
     CreateOrder,
     order_id=st.just(ORDER_ID),
@@ -90,9 +88,7 @@ def commands(state: Order | None) -> st.SearchStrategy[OrderCommand]:
     return st.one_of(
         creates,
         st.builds(AddItemToOrder, order_id=st.just(ORDER_ID), item=new_lines, expected_version=versions),
-        st.builds(
-            RemoveItemFromOrder, order_id=st.just(ORDER_ID), item_id=item_ids, expected_version=versions
-        ),
+        st.builds(RemoveItemFromOrder, order_id=st.just(ORDER_ID), item_id=item_ids, expected_version=versions),
         st.builds(
             CancelOrder,
             order_id=st.just(ORDER_ID),
@@ -109,9 +105,7 @@ def assert_invariants(order: Order) -> None:
     assert len(order.items) <= MAX_LINES
     assert len({line.item_id for line in order.items}) == len(order.items)
     assert all(MIN_QUANTITY <= line.quantity <= MAX_QUANTITY for line in order.items)
-    assert all(
-        line.unit_price >= 0 and line.unit_price == line.unit_price.quantize(CENT) for line in order.items
-    )
+    assert all(line.unit_price >= 0 and line.unit_price == line.unit_price.quantize(CENT) for line in order.items)
     assert order.created_at <= order.updated_at
 
 

@@ -47,9 +47,7 @@ EVENTS: list[OrderEvent] = [
         status=OrderStatus.PENDING,
         shipping_address=ADDRESS,
     ),
-    OrderCreated(
-        customer_id="c-1", currency="USD", items=(), total=Decimal("0.00"), status=OrderStatus.PENDING
-    ),
+    OrderCreated(customer_id="c-1", currency="USD", items=(), total=Decimal("0.00"), status=OrderStatus.PENDING),
     OrderItemAdded(item=ITEM, **TOTALS),
     OrderItemRemoved(item_id="i-1", sku="SKU-1", quantity=3, unit_price=Decimal("19.99"), **TOTALS),
     OrderConfirmed(customer_id="c-1", status=OrderStatus.CONFIRMED, **TOTALS),
@@ -194,9 +192,7 @@ def test_unknown_fingerprint_is_unknown_schema() -> None:
 
 
 def test_fingerprint_of_another_record_is_unknown_schema() -> None:
-    other = json.dumps(
-        {"type": "record", "name": "com.example.Other", "fields": [{"name": "x", "type": "int"}]}
-    )
+    other = json.dumps({"type": "record", "name": "com.example.Other", "fields": [{"name": "x", "type": "int"}]})
     catalog = SchemaCatalog(
         [
             load_schema_version("order_event_envelope.v1.avsc", v1_text()),
@@ -254,9 +250,7 @@ def test_random_bytes_fail_only_as_schema_errors(payload: bytes) -> None:
 
 
 @given(st.sampled_from(EVENTS), st.data())
-def test_corrupted_bytes_of_a_real_payload_never_escape_as_other_errors(
-    event: OrderEvent, data: st.DataObject
-) -> None:
+def test_corrupted_bytes_of_a_real_payload_never_escape_as_other_errors(event: OrderEvent, data: st.DataObject) -> None:
     payload = bytearray(encode_envelope(envelope(event)))
     position = data.draw(st.integers(min_value=0, max_value=len(payload) - 1))
     payload[position] = data.draw(st.integers(min_value=0, max_value=255))

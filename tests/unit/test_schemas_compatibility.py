@@ -67,9 +67,7 @@ def drop_currency_of_item_added(schema: dict[str, Any]) -> None:
 
 
 def add_status_returned(schema: dict[str, Any]) -> None:
-    status = next(
-        field for field in event_record(schema, "OrderCreated")["fields"] if field["name"] == "status"
-    )
+    status = next(field for field in event_record(schema, "OrderCreated")["fields"] if field["name"] == "status")
     status["type"]["symbols"].append("returned")
 
 
