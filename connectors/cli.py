@@ -24,7 +24,7 @@ NameArg = Annotated[str, typer.Argument(help="Connector name (a file under conne
 def _run(action: str, name: str) -> None:
     settings = ConnectorSettings()
     with ConnectClient(settings.connect_url, settings.request_timeout_s) as client:
-        getattr(client, action)(configs.load(name, settings).name)
+        getattr(client, action)(configs.load(name, settings, settings.config_dir).name)
     console.print(f"{action} {name}: ok")
 
 
@@ -32,31 +32,38 @@ def _run(action: str, name: str) -> None:
 def validate(name: NameArg) -> None:
     """Check the config with Connect's own validate endpoint; print every invalid setting."""
     settings = ConnectorSettings()
-    connector = configs.load(name, settings)
+    connector = configs.load(name, settings, settings.config_dir)
     with ConnectClient(settings.connect_url, settings.request_timeout_s) as client:
         client.validate(connector)
     console.print(f"{name}: valid ({len(connector.config)} settings)")
 
 
 @app.command()
-def register(name: NameArg) -> None:
+def register(
+    name: NameArg,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the connector and its tasks to run (0: don't).")
+    ] = 60,
+) -> None:
     """Create the topics, validate, then create or update the connector (idempotent)."""
     settings = ConnectorSettings()
-    connector = configs.load(name, settings)
-    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, load_specs()))
+    connector = configs.load(name, settings, settings.config_dir)
+    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, load_specs(settings.topics_file)))
     if created:
         console.print(f"created topics: {', '.join(created)}")
     with ConnectClient(settings.connect_url, settings.request_timeout_s) as client:
         client.validate(connector)
         client.put_config(connector)
-    console.print(f"registered {connector.name}")
+        if wait:
+            client.wait_running(connector.name, wait)
+    console.print(f"registered {connector.name}" + (" (running)" if wait else ""))
 
 
 @app.command()
 def status(name: NameArg) -> None:
     """Connector and task states, and the replication slot's lag in bytes."""
     settings = ConnectorSettings()
-    connector = configs.load(name, settings)
+    connector = configs.load(name, settings, settings.config_dir)
     with ConnectClient(settings.connect_url, settings.request_timeout_s) as client:
         state = client.status(connector.name)
     table = Table(title=f"connector {connector.name}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -67,6 +68,25 @@ class ConnectClient:
 
     def status(self, name: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/connectors/{name}/status", missing=name))
+
+    def wait_running(self, name: str, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Poll until the connector and all its tasks run; a FAILED task raises at once with its trace."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                state = self.status(name)
+            except (ConnectorNotFound, ConnectRequestFailed):
+                state = {"connector": {"state": "UNASSIGNED"}, "tasks": []}
+            tasks = state["tasks"]
+            failed = [task for task in tasks if task["state"] == "FAILED"]
+            if failed:
+                trace = (failed[0].get("trace") or "").splitlines()[:3]
+                raise ConnectRequestFailed("GET", f"/connectors/{name}/status", 200, "task failed: " + " ".join(trace))
+            if state["connector"]["state"] == "RUNNING" and tasks and all(t["state"] == "RUNNING" for t in tasks):
+                return state
+            if time.monotonic() > deadline:
+                raise ConnectRequestFailed("GET", f"/connectors/{name}/status", 200, f"not running after {timeout_s} s")
+            time.sleep(0.5)
 
     def restart(self, name: str) -> None:
         self._request("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=false", missing=name)

@@ -26,3 +26,5 @@ class ConnectorSettings(BaseSettings):
     # How this CLI reaches Postgres, to report the replication slot's lag.
     postgres_dsn: str = f"host=127.0.0.1 port={Ports().postgres} user=postgres dbname=orders connect_timeout=3"
     request_timeout_s: float = 30.0
+    config_dir: Path = CONFIG_DIR
+    topics_file: Path = TOPICS_FILE

@@ -6,6 +6,7 @@ download is redone next time instead of being mistaken for a finished one. Maven
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -63,6 +64,11 @@ def cached(target: Path, build: Callable[[Path], None]) -> Path:
     build(partial)
     partial.rename(target)
     return target
+
+
+def pom_digest(pom: str) -> str:
+    """Part of a Maven artifact's cache key: a changed pom (a new exclusion, say) must not reuse the old folder."""
+    return hashlib.sha256((MAVEN_DIR / pom).read_bytes()).hexdigest()[:8]
 
 
 def maven_copy(service: str, pom: str, properties: dict[str, str], out: Path) -> None:

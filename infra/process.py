@@ -91,7 +91,10 @@ def kill_hard(pid: int, wait_s: float = 10.0) -> None:
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident memory of the process and all its descendants (Elasticsearch runs its JVM as a child)."""
+    """Resident memory of the process and all its descendants (Elasticsearch runs its JVM as a child).
+
+    Counted as PSS (each shared page split between the processes sharing it): Postgres backends all map the same
+    shared buffers, and plain RSS would count them once per backend."""
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
@@ -100,7 +103,7 @@ def rss_bytes(pid: int) -> int:
     total = 0
     for process in processes:
         try:
-            total += process.memory_info().rss
+            total += process.memory_full_info().pss
         except psutil.Error:
             continue
     return total

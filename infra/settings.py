@@ -36,6 +36,7 @@ class Ports(BaseSettings):
     elasticsearch: int = 59200
     elasticsearch_transport: int = 59300
     clickhouse: int = 58123
+    writer: int = 58001
 
 
 class StackSettings(BaseSettings):

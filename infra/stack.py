@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from infra.apps import APP_TYPES
 from infra.errors import PortInUse, ServiceUnhealthy
 from infra.process import PidFile, rss_bytes, spawn, stop
 from infra.services import Service, all_services
@@ -46,10 +47,12 @@ def _wait_port_free(port: int, seconds: float) -> bool:
 class Stack:
     def __init__(self, settings: StackSettings, only: Sequence[str] = ()) -> None:
         self.settings = settings
-        everything = all_services(settings)
+        everything = all_services(settings) + [app_type(settings) for app_type in APP_TYPES]
         self.by_name = {service.name: service for service in everything}
-        named = set(only) if only else set(self.by_name)
-        # `down` stops exactly the services named; `up` and `install` also bring what they depend on.
+        # Without names: the infrastructure only; our own apps start when named.
+        app_names = {app_type.name for app_type in APP_TYPES}
+        named = set(only) if only else set(self.by_name) - app_names
+        # `down` and `status` concern exactly the services named; `up` and `install` also bring their dependencies.
         self.named = [service for service in everything if service.name in named]
         wanted = set(named)
         for name in named:
@@ -122,7 +125,7 @@ class Stack:
 
     def status(self) -> list[ServiceStatus]:
         rows = []
-        for service in self.services:
+        for service in self.named:
             pid = self.pid_file(service).running_pid()
             rows.append(
                 ServiceStatus(

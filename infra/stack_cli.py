@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra.apps import APP_TYPES
 from infra.services import SERVICE_NAMES
 from infra.settings import stack_settings
 from infra.stack import ServiceStatus, Stack
@@ -16,16 +17,21 @@ from infra.stack import ServiceStatus, Stack
 app = typer.Typer(help="The native stack: every real service on loopback, data under .stack/.", no_args_is_help=True)
 console = Console()
 
+APP_NAMES = tuple(app.name for app in APP_TYPES)
 ServicesArg = Annotated[
     list[str] | None,
-    typer.Argument(help=f"Some of: {', '.join(SERVICE_NAMES)} (default: all).", show_default=False),
+    typer.Argument(
+        help=f"Some of: {', '.join(SERVICE_NAMES)} (default: all of those), or our apps: {', '.join(APP_NAMES)}.",
+        show_default=False,
+    ),
 ]
 
 
 def _stack(services: list[str] | None) -> Stack:
-    unknown = sorted(set(services or ()) - set(SERVICE_NAMES))
+    known = SERVICE_NAMES + APP_NAMES
+    unknown = sorted(set(services or ()) - set(known))
     if unknown:
-        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(SERVICE_NAMES)}")
+        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return Stack(stack_settings(), services or ())
 
 
@@ -76,8 +82,8 @@ def logs(
 
 def print_status(rows: list[ServiceStatus]) -> None:
     table = Table(title="native stack")
-    for column in ("service", "version", "port", "pid", "healthy", "RSS"):
-        table.add_column(column, justify="right" if column in ("port", "pid", "RSS") else "left")
+    for column in ("service", "version", "port", "pid", "healthy", "RSS (PSS)"):
+        table.add_column(column, justify="right" if column in ("port", "pid", "RSS (PSS)") else "left")
     for row in rows:
         table.add_row(
             row.name,

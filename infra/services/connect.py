@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from infra import versions
-from infra.install import cached, java_home, maven_copy
+from infra.install import cached, java_home, maven_copy, pom_digest
 from infra.services.base import Service, render
 from infra.services.jvm import java_command
 from infra.settings import REPO_ROOT
@@ -31,11 +31,11 @@ class Connect(Service):
 
     @property
     def libs(self) -> Path:
-        return self.cache_dir / f"kafka-connect-{versions.KAFKA}"
+        return self.cache_dir / f"kafka-connect-{versions.KAFKA}-{pom_digest('connect/pom.xml')}"
 
     @property
     def plugin_path(self) -> Path:
-        return self.cache_dir / f"connect-plugins-debezium-{versions.DEBEZIUM}"
+        return self.cache_dir / f"connect-plugins-debezium-{versions.DEBEZIUM}-{pom_digest('debezium/pom.xml')}"
 
     def install(self) -> None:
         java_home(self.settings)

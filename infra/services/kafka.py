@@ -13,7 +13,7 @@ from aiokafka.errors import KafkaError
 
 from infra import versions
 from infra.errors import ServiceUnhealthy
-from infra.install import cached, java_home, maven_copy
+from infra.install import cached, java_home, maven_copy, pom_digest
 from infra.services.base import Service, render
 from infra.services.jvm import java_command
 from infra.settings import REPO_ROOT
@@ -33,7 +33,7 @@ class Kafka(Service):
 
     @property
     def libs(self) -> Path:
-        return self.cache_dir / f"kafka-{self.version}"
+        return self.cache_dir / f"kafka-{self.version}-{pom_digest('kafka/pom.xml')}"
 
     @property
     def bootstrap(self) -> str:

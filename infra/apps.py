@@ -1,0 +1,54 @@
+"""Our own long-running processes (the writer API now; the streams worker and read API next), run like the services.
+
+They are not part of a plain `cqrs stack up`, which starts the infrastructure only; name them to start them
+(`cqrs stack up writer`) — the demo, the relay tests and the benchmarks do. Each runs the code of this checkout.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import httpx
+
+from infra.services.base import Service
+
+
+class WriterApi(Service):
+    name = "writer"
+    version = "this checkout"
+    depends_on = ("postgres",)
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports.writer
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def install(self) -> None:
+        """Code of this checkout: nothing to fetch."""
+
+    def prepare(self) -> None:
+        from writer.migrate import migrate
+
+        migrate(self.database_url)
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.settings.ports.postgres}/orders"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "writer.cli", "serve", "--port", str(self.port)]
+
+    def env(self) -> dict[str, str]:
+        return {"CQRS_WRITER_DATABASE_URL": self.database_url, "CQRS_WRITER_HOST": "127.0.0.1"}
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health/ready", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+APP_TYPES: tuple[type[Service], ...] = (WriterApi,)

@@ -1,0 +1,1 @@
+ALTER PUBLICATION cqrs_outbox DROP TABLE debezium_heartbeat;
