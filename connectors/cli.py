@@ -54,6 +54,9 @@ def register(
     with ConnectClient(settings.connect_url, settings.request_timeout_s) as client:
         client.validate(connector)
         client.put_config(connector)
+        # An unchanged config does not restart anything: a task left FAILED (say, by a database restart) is
+        # restarted here, so `register` always ends with the connector running.
+        client.restart_failed(connector.name)
         if wait:
             client.wait_running(connector.name, wait)
     console.print(f"registered {connector.name}" + (" (running)" if wait else ""))

@@ -69,9 +69,11 @@ class ConnectClient:
     def status(self, name: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/connectors/{name}/status", missing=name))
 
-    def wait_running(self, name: str, timeout_s: float = 60.0) -> dict[str, Any]:
-        """Poll until the connector and all its tasks run; a FAILED task raises at once with its trace."""
-        deadline = time.monotonic() + timeout_s
+    def wait_running(self, name: str, timeout_s: float = 60.0, failed_grace_s: float = 10.0) -> dict[str, Any]:
+        """Poll until the connector and all its tasks run. A task still FAILED after `failed_grace_s` raises with its
+        trace (a restart just requested shows the old FAILED state for a moment)."""
+        started = time.monotonic()
+        deadline = started + timeout_s
         while True:
             try:
                 state = self.status(name)
@@ -79,7 +81,7 @@ class ConnectClient:
                 state = {"connector": {"state": "UNASSIGNED"}, "tasks": []}
             tasks = state["tasks"]
             failed = [task for task in tasks if task["state"] == "FAILED"]
-            if failed:
+            if failed and time.monotonic() - started > failed_grace_s:
                 trace = (failed[0].get("trace") or "").splitlines()[:3]
                 raise ConnectRequestFailed("GET", f"/connectors/{name}/status", 200, "task failed: " + " ".join(trace))
             if state["connector"]["state"] == "RUNNING" and tasks and all(t["state"] == "RUNNING" for t in tasks):
@@ -90,6 +92,9 @@ class ConnectClient:
 
     def restart(self, name: str) -> None:
         self._request("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=false", missing=name)
+
+    def restart_failed(self, name: str) -> None:
+        self._request("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=true", missing=name)
 
     def pause(self, name: str) -> None:
         self._request("PUT", f"/connectors/{name}/pause", missing=name)

@@ -55,3 +55,14 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
         return [spec.name for spec in missing]
     finally:
         await admin.close()
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of an existing topic (empty if it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        return sorted(partition["partition"] for partition in described.get("partitions", []))
+    finally:
+        await admin.close()

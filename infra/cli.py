@@ -10,12 +10,16 @@ from rich.markup import escape
 
 from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
-from infra import stack_cli
+from infra import bench_cli, stack_cli
 from infra.errors import StackError
+from writer import cli as writer_cli
 
 app = typer.Typer(help="CQRS order pipeline operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(stack_cli.app, name="stack")
 app.add_typer(connectors_cli.app, name="connectors")
+app.add_typer(bench_cli.app, name="bench")
+app.add_typer(writer_cli.app, name="writer")
+app.command("token")(writer_cli.token)
 
 
 @app.command()

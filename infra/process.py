@@ -71,15 +71,15 @@ def spawn(argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = N
     return process.pid
 
 
-def stop(pid: int, grace_s: float = 30.0) -> None:
-    """SIGTERM the process group, wait for a clean shutdown, then SIGKILL what is left."""
-    _signal_group(pid, signal.SIGTERM)
+def stop(pid: int, grace_s: float = 30.0, stop_signal: signal.Signals = signal.SIGTERM) -> None:
+    """Signal the process group, wait for a clean shutdown, then SIGKILL what is left and wait for it to be gone."""
+    _signal_group(pid, stop_signal)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         if not _group_alive(pid):
             return
         time.sleep(0.1)
-    _signal_group(pid, signal.SIGKILL)
+    kill_hard(pid)
 
 
 def kill_hard(pid: int, wait_s: float = 10.0) -> None:

@@ -119,7 +119,7 @@ class Stack:
         for service in reversed(self.named):
             pid = self.pid_file(service).running_pid()
             if pid is not None:
-                stop(pid)
+                stop(pid, stop_signal=service.stop_signal)
                 progress(f"stopped {service.name}")
             self.pid_file(service).clear()
 

@@ -28,3 +28,8 @@ def stack() -> Iterator[Stack]:
         started_here = [s.name for s in stack.services if s.name not in already_running]
         if started_here:
             Stack(stack_settings(), started_here).down()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart services (marked `disruptive`) run last, so they cannot pull the rug from the others."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)

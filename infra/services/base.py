@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -13,6 +14,7 @@ class Service(ABC):
     name: str
     version: str
     depends_on: tuple[str, ...] = ()
+    stop_signal: signal.Signals = signal.SIGTERM
 
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def dsn(port: int, database: str = APP_DATABASE) -> str:
 class Postgres(Service):
     name = "postgres"
     version = versions.POSTGRES_MAJOR
+    # SIGTERM is a "smart" shutdown that waits for every client (pools, the replication connection) to leave;
+    # SIGINT is the fast one: clients are disconnected, and the shutdown is still clean.
+    stop_signal = signal.SIGINT
 
     @property
     def port(self) -> int:

@@ -13,7 +13,7 @@ from infra.process import kill_hard
 from infra.services.postgres import dsn
 from infra.stack import Stack
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.disruptive]
 
 
 def pids(stack: Stack) -> dict[str, int | None]:
@@ -53,7 +53,7 @@ def test_down_then_up_keeps_postgres_rows_and_kafka_topics(stack: Stack) -> None
 
     with psycopg.connect(dsn(stack.settings.ports.postgres), autocommit=True) as conn:
         assert conn.execute("SELECT 1 FROM persistence_check WHERE marker = %s", (marker,)).fetchone() == (1,)
-    assert topic in asyncio.run(_list_topics(bootstrap))
+    assert asyncio.run(_topic_reappears(bootstrap, topic))
 
 
 async def _create_topic(bootstrap: str, topic: str) -> None:
@@ -65,10 +65,15 @@ async def _create_topic(bootstrap: str, topic: str) -> None:
         await admin.close()
 
 
-async def _list_topics(bootstrap: str) -> list[str]:
+async def _topic_reappears(bootstrap: str, topic: str) -> bool:
+    """A restarted broker answers before it has reloaded every topic's metadata from its log: allow it a moment."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        return list(await admin.list_topics())
+        for _ in range(60):
+            if topic in await admin.list_topics():
+                return True
+            await asyncio.sleep(0.5)
+        return False
     finally:
         await admin.close()

@@ -1,0 +1,231 @@
+"""`cqrs bench relay`: how fast and how promptly Debezium carries committed outbox rows to Kafka.
+
+(a) Latency at fixed command rates: an open-loop client posts create-order commands to the writer at 100 and 500
+    commands/s while a consumer tails `events.Order`; latency = consumer receipt - the envelope's timestamp (taken by
+    the writer just before its commit, so the figure includes the commit itself: conservative).
+(b) Maximum relay rate: outbox rows inserted straight into Postgres in large transactions (aggregate type
+    `BenchRelay`, so they route to their own topic and no projection sees them); events/s from first commit to last
+    receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+
+from connectors.topics import TopicSpec, ensure_topics, topic_partitions
+from infra.bench_report import latency_summary, report
+from schemas.envelope import EventEnvelope
+from schemas.envelope_codec import decode_envelope, encode_envelope
+from schemas.events import LineItem, OrderCreated, OrderStatus
+
+BENCH_AGGREGATE = "BenchRelay"
+console = Console()
+
+
+@dataclass
+class Tail:
+    """Receipt times of records on a topic from its end at start-up on."""
+
+    bootstrap: str
+    topic: str
+    received: dict[str, tuple[float, EventEnvelope]] = field(default_factory=dict)
+    stopping: bool = False
+    complete: Callable[[Tail], bool] = lambda _: False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_complete(self, complete: Callable[[Tail], bool], timeout_s: float) -> None:
+        """Wait (woken by the consumer loop, not by polling) until `complete(self)` holds, or the timeout."""
+        self.complete = complete
+        if not complete(self):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.done.wait(), timeout_s)
+
+    async def run(self, ready: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
+        await consumer.start()
+        try:
+            numbers = await topic_partitions(self.bootstrap, self.topic)
+            partitions = [TopicPartition(self.topic, number) for number in numbers]
+            if not partitions:
+                raise RuntimeError(f"topic {self.topic} does not exist")
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            for partition in partitions:
+                await consumer.position(partition)
+            ready.set()
+            while not self.stopping:
+                batch = await consumer.getmany(timeout_ms=50)
+                now = time.time()
+                for records in batch.values():
+                    for record in records:
+                        assert record.value is not None
+                        envelope = decode_envelope(record.value)
+                        self.received[str(envelope.event_id)] = (now, envelope)
+                if self.complete(self):
+                    self.done.set()
+        finally:
+            await consumer.stop()
+
+
+async def _post_at_rate(client: httpx.AsyncClient, rate: int, seconds: float) -> tuple[list[str], list[float], int]:
+    """Open loop: request i is due at start + i/rate whatever happened to earlier ones; latency counts from then."""
+    accepted: list[str] = []
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(due: float) -> None:
+        nonlocal failures
+        body = {
+            "customerId": f"bench-{uuid.uuid4().hex[:6]}",
+            "currency": "EUR",
+            "items": [{"sku": "BENCH-1", "name": "Bench item", "quantity": 1, "unitPrice": "9.99"}],
+        }
+        response = await client.post("/commands/create-order", json=body)
+        latencies.append((time.perf_counter() - due) * 1000)
+        if response.status_code == 202:
+            accepted.append(response.json()["aggregateId"])
+        else:
+            failures += 1
+
+    start = time.perf_counter()
+    tasks = []
+    for index in range(int(rate * seconds)):
+        due = start + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due)))
+    await asyncio.gather(*tasks)
+    return accepted, latencies, failures
+
+
+async def _latency_at(rate: int, seconds: float, writer_url: str, token: str, bootstrap: str) -> dict[str, Any]:
+    tail = Tail(bootstrap, "events.Order")
+    ready = asyncio.Event()
+    consumer = asyncio.create_task(tail.run(ready))
+    await ready.wait()
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=writer_url, headers=headers, limits=limits, timeout=30) as client:
+        accepted, http_latencies, failures = await _post_at_rate(client, rate, seconds)
+    wanted = set(accepted)
+    await tail.wait_complete(lambda t: wanted <= {e.aggregate_id for _, e in t.received.values()}, 60)
+    tail.stopping = True
+    await consumer
+    relay_ms = [
+        (received - envelope.timestamp.timestamp()) * 1000
+        for received, envelope in tail.received.values()
+        if envelope.aggregate_id in wanted
+    ]
+    summary = latency_summary(relay_ms)
+    return {
+        "scenario": f"{rate} commands/s for {seconds:.0f} s",
+        "accepted": len(accepted),
+        "refused": failures,
+        "relayed": summary["count"],
+        "commit→kafka p50 ms": summary["p50_ms"],
+        "commit→kafka p99 ms": summary["p99_ms"],
+        "commit→kafka max ms": summary["max_ms"],
+        "http p99 ms": latency_summary(http_latencies)["p99_ms"],
+    }
+
+
+def _bench_envelope(index: int) -> tuple[EventEnvelope, bytes]:
+    item = LineItem(item_id=f"i-{index}", sku="BENCH-1", name="Bench item", quantity=1, unit_price=Decimal("9.99"))
+    envelope = EventEnvelope(
+        event_id=uuid.uuid4(),
+        aggregate_type=BENCH_AGGREGATE,
+        aggregate_id=str(uuid.uuid4()),
+        version=1,
+        timestamp=datetime.now(UTC),
+        correlation_id="bench-relay",
+        causation_id="bench-relay",
+        data=OrderCreated(
+            customer_id="bench",
+            currency="EUR",
+            items=(item,),
+            total=Decimal("9.99"),
+            status=OrderStatus.PENDING,
+        ),
+    )
+    return envelope, encode_envelope(envelope)
+
+
+async def _max_rate(events: int, batch: int, dsn: str, bootstrap: str) -> dict[str, Any]:
+    topic = f"events.{BENCH_AGGREGATE}"
+    await ensure_topics(bootstrap, [TopicSpec(topic, 6, {"retention.ms": "3600000"})])
+    tail = Tail(bootstrap, topic)
+    ready = asyncio.Event()
+    consumer = asyncio.create_task(tail.run(ready))
+    await ready.wait()
+    rows = [_bench_envelope(index) for index in range(events)]
+    started = time.time()
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        for offset in range(0, events, batch):
+            chunk = rows[offset : offset + batch]
+            async with conn.transaction(), conn.cursor() as cursor:
+                await cursor.executemany(
+                    "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, version, sequence,"
+                    " correlationid, causationid, occurredat) VALUES (%s, %s, %s, %s, %s, 1, 0, %s, %s, now())",
+                    [
+                        (e.event_id, e.aggregate_type, e.aggregate_id, e.event_type, payload, "bench", "bench")
+                        for e, payload in chunk
+                    ],
+                )
+                await cursor.execute("DELETE FROM outbox WHERE aggregatetype = %s", (BENCH_AGGREGATE,))
+    committed = time.time()
+    await tail.wait_complete(lambda t: len(t.received) >= events, 300)
+    tail.stopping = True
+    await consumer
+    last = max((received for received, _ in tail.received.values()), default=float("nan"))
+    return {
+        "scenario": f"max relay rate: {events:,} outbox rows, {batch} per tx",
+        "relayed": len(tail.received),
+        "insert s": round(committed - started, 2),
+        "commit→last receipt s": round(last - started, 2),
+        "events/s": round(len(tail.received) / (last - started), 1),
+    }
+
+
+def run(rates: list[int], seconds: float, max_events: int) -> None:
+    from connectors.cli import register
+    from connectors.settings import ConnectorSettings
+    from infra.settings import stack_settings
+    from infra.stack import Stack
+    from writer.security import Role
+    from writer.settings import WriterSettings
+    from writer.tokens import mint_token
+
+    settings = stack_settings()
+    with console.status("starting the writer, Connect and the connector…"):
+        Stack(settings, ["writer", "connect"]).up()
+        register("orders-outbox", wait=90)
+    connector = ConnectorSettings()
+    token = mint_token(WriterSettings(), subject="bench", roles=[Role.STAFF])
+    writer_url = f"http://127.0.0.1:{settings.ports.writer}"
+    rows = []
+    for rate in rates:
+        with console.status(f"{rate} commands/s…"):
+            rows.append(asyncio.run(_latency_at(rate, seconds, writer_url, token, connector.kafka_bootstrap)))
+    with console.status(f"relaying {max_events:,} outbox rows…"):
+        rows.append(asyncio.run(_max_rate(max_events, 500, connector.postgres_dsn, connector.kafka_bootstrap)))
+    config_file = connector.config_dir / "orders-outbox.yaml"
+    report(
+        "relay",
+        rows,
+        {"rates": rates, "seconds": seconds, "max_events": max_events, "connector_config": str(config_file.name)},
+        console,
+    )

@@ -1,0 +1,21 @@
+"""`cqrs bench …`: benchmarks against the real services; each prints a table and saves JSON under bench-results/."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Benchmarks on the real stack (tables on screen, JSON in bench-results/).", no_args_is_help=True)
+
+
+@app.command()
+def relay(
+    rate: Annotated[list[int] | None, typer.Option(help="Command rates to measure latency at.")] = None,
+    seconds: Annotated[float, typer.Option(help="Seconds per rate.")] = 10.0,
+    max_events: Annotated[int, typer.Option(help="Outbox rows for the maximum-rate run.")] = 30_000,
+) -> None:
+    """Commit → Kafka latency at fixed command rates, and the relay's maximum events/s."""
+    from connectors.bench import run
+
+    run(rate or [100, 500], seconds, max_events)

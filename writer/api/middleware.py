@@ -1,0 +1,106 @@
+"""Pure ASGI middleware (no per-request task or copy, unlike BaseHTTPMiddleware): correlation ids and the
+request body size limit."""
+
+from __future__ import annotations
+
+import re
+from uuid import uuid4
+
+import structlog
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from writer.api.problems import problem_for, problem_response
+from writer.errors import RequestTooLarge
+
+CORRELATION_HEADER = "X-Correlation-ID"
+# Anything printable and short is accepted as given: callers use their own formats (UUIDs, trace ids, …).
+_VALID_CORRELATION_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+class CorrelationIdMiddleware:
+    """Takes `X-Correlation-ID` from the request (or makes one), exposes it as `request.state.correlation_id`,
+    binds it to every log line of the request and echoes it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(CORRELATION_HEADER)
+        correlation_id = given if given and _VALID_CORRELATION_ID.fullmatch(given) else str(uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        echoed = (CORRELATION_HEADER.lower().encode(), correlation_id.encode())
+
+        async def send_with_correlation_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), echoed]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(correlationId=correlation_id):
+            await self.app(scope, receive, send_with_correlation_id)
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 as soon as a body is known to exceed `max_bytes`, without reading the rest of it.
+
+    A declared Content-Length is checked before the app runs (the server enforces that the body matches
+    it). A chunked body is read here up to the limit and then handed on; the app reads the whole body anyway.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                await self._reject(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        buffered = await self._read_within_limit(receive)
+        if buffered is None:
+            await self._reject(scope, receive, send)
+            return
+        await self.app(scope, _replay(buffered, receive), send)
+
+    async def _read_within_limit(self, receive: Receive) -> list[Message] | None:
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages  # disconnected: let the app see it
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        correlation_id = scope.get("state", {}).get("correlation_id")
+        response = problem_response(
+            problem_for(RequestTooLarge(self.max_bytes)),
+            instance=scope.get("path", ""),
+            correlation_id=correlation_id,
+        )
+        # Closing the connection: the server would otherwise try to drain the unread rest of the body.
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replaying_receive() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replaying_receive

@@ -1,0 +1,100 @@
+"""Task-based routes: `POST /commands/<command-name>`, and `GET /commands/{commandId}` for the outcome."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path
+from starlette.responses import JSONResponse, Response
+
+from writer.api import translate
+from writer.api.auth import CurrentPrincipal
+from writer.api.models import (
+    AddItemBody,
+    CancelOrderBody,
+    CommandAccepted,
+    CommandOutcome,
+    CreateOrderBody,
+    OrderTransitionBody,
+    RemoveItemBody,
+)
+from writer.api.openapi import problem_responses
+from writer.api.services import Services, get_services
+from writer.api.submit import CommandCallDep
+from writer.domain import AddItemToOrder, CancelOrder, ConfirmOrder, RemoveItemFromOrder, ShipOrder
+from writer.errors import CommandNotFound
+
+router = APIRouter(prefix="/commands", tags=["commands"])
+
+_ACCEPTED: dict[str, Any] = {
+    "status_code": 202,
+    "response_model": CommandAccepted,
+    "responses": problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+}
+
+
+@router.post("/create-order", summary="Place a new order", **_ACCEPTED)
+async def create_order(body: CreateOrderBody, call: CommandCallDep) -> Response:
+    return await call.submit(translate.create_order(body), body)
+
+
+@router.post("/add-item-to-order", summary="Add a line to a pending order", **_ACCEPTED)
+async def add_item_to_order(body: AddItemBody, call: CommandCallDep) -> Response:
+    command = AddItemToOrder(
+        order_id=str(body.order_id),
+        item=translate.new_line(body.item),
+        expected_version=call.expected_version(body.expected_version),
+    )
+    return await call.submit(command, body)
+
+
+@router.post("/remove-item-from-order", summary="Remove a line from a pending order", **_ACCEPTED)
+async def remove_item_from_order(body: RemoveItemBody, call: CommandCallDep) -> Response:
+    command = RemoveItemFromOrder(
+        order_id=str(body.order_id),
+        item_id=body.item_id,
+        expected_version=call.expected_version(body.expected_version),
+    )
+    return await call.submit(command, body)
+
+
+@router.post("/cancel-order", summary="Cancel a pending or confirmed order", **_ACCEPTED)
+async def cancel_order(body: CancelOrderBody, call: CommandCallDep) -> Response:
+    command = CancelOrder(
+        order_id=str(body.order_id),
+        reason=body.reason,
+        expected_version=call.expected_version(body.expected_version),
+    )
+    return await call.submit(command, body)
+
+
+@router.post("/confirm-order", summary="Confirm a pending order", **_ACCEPTED)
+async def confirm_order(body: OrderTransitionBody, call: CommandCallDep) -> Response:
+    command = ConfirmOrder(order_id=str(body.order_id), expected_version=call.expected_version(body.expected_version))
+    return await call.submit(command, body)
+
+
+@router.post("/ship-order", summary="Ship a confirmed order (staff)", **_ACCEPTED)
+async def ship_order(body: OrderTransitionBody, call: CommandCallDep) -> Response:
+    command = ShipOrder(order_id=str(body.order_id), expected_version=call.expected_version(body.expected_version))
+    return await call.submit(command, body)
+
+
+@router.get(
+    "/{commandId}",
+    summary="The stored outcome of an accepted command",
+    response_model=CommandOutcome,
+    responses=problem_responses(401, 404, 503),
+)
+async def command_outcome(
+    command_id: Annotated[str, Path(alias="commandId")],
+    principal: CurrentPrincipal,
+    services: Annotated[Services, Depends(get_services)],
+) -> JSONResponse:
+    try:
+        parsed = UUID(command_id)
+    except ValueError:
+        raise CommandNotFound(command_id) from None
+    # Returned as stored: re-validating through the response model would reformat the timestamps.
+    return JSONResponse(dict(await services.handler.outcome(parsed, principal)))

@@ -1,0 +1,105 @@
+"""`cqrs writer migrate | serve | token` and `cqrs token`: the writer's command line (typer).
+
+The root CLI mounts `app` as `cqrs writer` and registers `token` as `cqrs token`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from writer.security import Role
+from writer.settings import WriterSettings, writer_settings
+
+app = typer.Typer(help="The command side: schema migrations, the HTTP API, dev tokens.", no_args_is_help=True)
+
+DatabaseUrl = Annotated[
+    str | None, typer.Option(help="postgresql:// URL (default: CQRS_WRITER_DATABASE_URL or the local stack).")
+]
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply pending schema migrations (yoyo) to the write model; safe to repeat."""
+    from writer.migrate import migrate as apply_migrations
+
+    report = apply_migrations(database_url or writer_settings().database_url)
+    if report.applied:
+        typer.echo(f"applied {len(report.applied)} migration(s): {', '.join(report.applied)}")
+    else:
+        typer.echo("the schema is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8001).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes, each with its own pool.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the command API under uvicorn."""
+    from writer.logs import configure_logging
+
+    # Workers are separate processes that build their settings from the environment: pass overrides there.
+    overrides = {"HOST": host, "PORT": port, "WORKERS": workers, "DATABASE_URL": database_url}
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"CQRS_WRITER_{name}"] = str(value)
+    writer_settings.cache_clear()
+    settings = writer_settings()
+    configure_logging(settings.log_level)
+    metrics_dir = None
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker keeps its own counters; a shared directory lets /metrics report all of them.
+        metrics_dir = tempfile.mkdtemp(prefix="writer-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _run_uvicorn(settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(settings: WriterSettings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "writer.api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,  # keep our JSON logging
+        access_log=False,  # every command is logged once, with its ids, by the app
+        server_header=False,
+    )
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="The role the token grants.")] = Role.CUSTOMER,
+    subject: Annotated[str | None, typer.Option(help="The `sub` claim (a customer's customerId).")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a signed dev JWT for the writer API (use as `Authorization: Bearer <token>`)."""
+    from writer.tokens import mint_token
+
+    typer.echo(
+        mint_token(
+            writer_settings(),
+            subject=subject or f"{role.value}-1",
+            roles=[role],
+            ttl=timedelta(seconds=ttl),
+        )
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,2 @@
+DROP PUBLICATION cqrs_outbox;
+DROP TABLE outbox;

@@ -1,0 +1,6 @@
+"""The PostgreSQL adapter of the writer's persistence port."""
+
+from writer.postgres.pool import create_pool
+from writer.postgres.store import PostgresCommandStore
+
+__all__ = ["PostgresCommandStore", "create_pool"]
