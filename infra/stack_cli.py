@@ -57,8 +57,8 @@ def up(services: ServicesArg = None) -> None:
 
 @app.command()
 def down(services: ServicesArg = None) -> None:
-    """Stop our own processes (by pid file); data stays."""
-    _stack(services).down(progress=console.print)
+    """Stop our own processes (by pid file), our apps included; data stays."""
+    _stack(services or [*SERVICE_NAMES, *APP_NAMES]).down(progress=console.print)
 
 
 @app.command()

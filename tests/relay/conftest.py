@@ -12,9 +12,9 @@ import pytest
 from connectors.client import ConnectClient
 from connectors.config import load
 from connectors.settings import ConnectorSettings
+from connectors.tail import EventsTail
 from connectors.topics import ensure_topics, load_specs
 from infra.stack import Stack
-from tests.relay.support import EventsTail
 from writer.security import Role
 from writer.settings import WriterSettings
 from writer.tokens import mint_token

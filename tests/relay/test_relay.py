@@ -16,9 +16,9 @@ import pytest
 from connectors.client import ConnectClient
 from connectors.settings import ConnectorSettings
 from connectors.slots import slot_state
+from connectors.tail import EventsTail
 from infra.process import kill_hard
 from infra.stack import Stack
-from tests.relay.support import EventsTail
 
 pytestmark = pytest.mark.stack
 SLOT = "cqrs_outbox"

@@ -1,4 +1,4 @@
-"""Reading `events.Order` from where it ended when a test began: the relay's output, decoded."""
+"""Reading a topic (by default `events.Order`) from where it ended when a reader began: the relay's output, decoded."""
 
 from __future__ import annotations
 
