@@ -94,7 +94,12 @@ class ConnectClient:
         self._request("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=false", missing=name)
 
     def restart_failed(self, name: str) -> None:
-        self._request("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=true", missing=name)
+        """Restart the connector's FAILED tasks, if any. A connector Connect has only just been given shows up
+        moments later (404 until then): it has nothing failed to restart."""
+        try:
+            self._request("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=true", missing=name)
+        except ConnectorNotFound:
+            return
 
     def pause(self, name: str) -> None:
         self._request("PUT", f"/connectors/{name}/pause", missing=name)

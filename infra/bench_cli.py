@@ -19,3 +19,15 @@ def relay(
     from connectors.bench import run
 
     run(rate or [100, 500], seconds, max_events)
+
+
+@app.command()
+def writer(
+    clients: Annotated[list[int] | None, typer.Option(help="Concurrent clients (one run each).")] = None,
+    seconds: Annotated[float, typer.Option(help="Seconds per run.")] = 10.0,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes of the writer.")] = 2,
+) -> None:
+    """Commands/s and latency percentiles of the writer over HTTP with concurrent clients."""
+    from writer.bench import run
+
+    run(clients or [8, 32], seconds, workers)
