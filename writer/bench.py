@@ -22,11 +22,14 @@ async def _client(client: httpx.AsyncClient, until: float, latencies: list[float
     body: dict[str, Any]
     while time.perf_counter() < until:
         if order_id is None or adds >= 9:
-            path, body = "/commands/create-order", {
-                "customerId": "bench-writer",
-                "currency": "EUR",
-                "items": [{"sku": "BENCH-1", "name": "Bench item", "quantity": 1, "unitPrice": "9.99"}],
-            }
+            path, body = (
+                "/commands/create-order",
+                {
+                    "customerId": "bench-writer",
+                    "currency": "EUR",
+                    "items": [{"sku": "BENCH-1", "name": "Bench item", "quantity": 1, "unitPrice": "9.99"}],
+                },
+            )
             adds = 0
         else:
             item = {"sku": f"BENCH-{adds}", "name": "Bench item", "quantity": 1, "unitPrice": "1.00"}
