@@ -22,12 +22,20 @@ def stack() -> Iterator[Stack]:
     only = [name for name in os.environ.get("CQRS_TEST_SERVICES", "").split(",") if name]
     stack = Stack(stack_settings(), only)
     already_running = {row.name for row in stack.status() if row.pid is not None}
-    stack.up()
-    yield stack
-    if os.environ.get("CQRS_KEEP_STACK") != "1":
+
+    def stop_what_we_started() -> None:
         started_here = [s.name for s in stack.services if s.name not in already_running]
         if started_here:
             Stack(stack_settings(), started_here).down()
+
+    try:
+        stack.up()
+    except Exception:
+        stop_what_we_started()  # a half-started stack must not hold ports after the run
+        raise
+    yield stack
+    if os.environ.get("CQRS_KEEP_STACK") != "1":
+        stop_what_we_started()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -27,18 +27,20 @@ def relay(stack: Stack) -> Iterator[Stack]:
     """The writer app (migrating the `orders` database) plus the registered, running connector."""
     writer = Stack(stack.settings, ["writer"])
     was_running = writer.status()[0].pid is not None
-    writer.up()
-    settings = ConnectorSettings()
-    asyncio.run(ensure_topics(settings.kafka_bootstrap, load_specs(settings.topics_file)))
-    with ConnectClient(settings.connect_url) as client:
-        connector = load(CONNECTOR, settings)
-        client.validate(connector)
-        client.put_config(connector)
-        client.restart_failed(CONNECTOR)
-        client.wait_running(CONNECTOR, 90)
-    yield stack
-    if not was_running and os.environ.get("CQRS_KEEP_STACK") != "1":
-        writer.down()
+    try:
+        writer.up()
+        settings = ConnectorSettings()
+        asyncio.run(ensure_topics(settings.kafka_bootstrap, load_specs(settings.topics_file)))
+        with ConnectClient(settings.connect_url) as client:
+            connector = load(CONNECTOR, settings)
+            client.validate(connector)
+            client.put_config(connector)
+            client.restart_failed(CONNECTOR)
+            client.wait_running(CONNECTOR, 90)
+        yield stack
+    finally:
+        if not was_running and os.environ.get("CQRS_KEEP_STACK") != "1":
+            writer.down()
 
 
 @pytest.fixture
