@@ -1,0 +1,320 @@
+"""Throughput of the projections on this machine, in one run (`cqrs streams bench`; later `cqrs bench projections`).
+
+One event topic is filled with synthetic orders (each order's events spread over a sliding window of active orders,
+as a busy writer would interleave them). Then, each in its own sandbox (fresh store targets and consumer groups on
+the same topic), it measures:
+
+- the raw consume rate of the topic (aiokafka, no decoding): the ceiling for any runner;
+- each projection's events/s with the aiokafka runner (in this process) and with the Faust runner (the worker
+  process, as deployed), timed from the first flushed batch to the last (start-up excluded);
+- all three projections together (the supervised worker, one Faust process each);
+- each store's raw bulk-ingest rate for the same documents (the projection's final records, written in batches of
+  `batch_size`), to put the projection rates in proportion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis.asyncio import Redis
+
+from schemas.envelope import EventEnvelope
+from schemas.envelope_codec import encode_envelope
+from schemas.events import (
+    LineItem,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderCreated,
+    OrderEvent,
+    OrderItemAdded,
+    OrderShipped,
+    OrderStatus,
+)
+from streams.checkpoints import Checkpoints
+from streams.order_view import OrderView
+from streams.projections import PROJECTIONS, projection_named
+from streams.rebuild import CountingHandler, rebuild
+from streams.runners.kafka import KafkaRunner
+from streams.sandbox import create_topics, remove, sandbox
+from streams.settings import StreamsSettings
+from streams.sink import Put, Targets
+from streams.sinks import targets_for
+from streams.sinks.clickhouse import ClickHouseTargets
+from streams.sinks.elasticsearch import ElasticsearchTargets
+from streams.sinks.mongo import MongoTargets
+from streams.topics import partitions
+from streams.worker import ProjectionWorker
+
+Report = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class BenchResult:
+    events: int
+    orders: int
+    raw_consume: float = 0.0
+    kafka_runner: dict[str, float] = field(default_factory=dict)
+    faust_runner: dict[str, float] = field(default_factory=dict)
+    all_three: float = 0.0
+    raw_ingest: dict[str, float] = field(default_factory=dict)
+    rebuild: dict[str, float] = field(default_factory=dict)
+
+
+def synthetic_events(count: int, *, seed: int = 1, window: int = 500) -> tuple[list[EventEnvelope], int]:
+    """About `count` events of orders living 3-6 events each, at most `window` orders active at a time."""
+    rng = random.Random(seed)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    events: list[EventEnvelope] = []
+    active: list[tuple[str, list[OrderEvent]]] = []
+    orders = 0
+    while len(events) < count:
+        while len(active) < window:
+            active.append((f"bench-{uuid.UUID(int=rng.getrandbits(128))}", _life(rng)))
+            orders += 1
+        index = rng.randrange(len(active))
+        order_id, life = active[index]
+        version = 0
+        for envelope in reversed(events[-5000:]):  # cheap: an order's previous event is recent
+            if envelope.aggregate_id == order_id:
+                version = envelope.version
+                break
+        data = life.pop(0)
+        events.append(
+            EventEnvelope(
+                event_id=uuid.UUID(int=rng.getrandbits(128)),
+                aggregate_type="Order",
+                aggregate_id=order_id,
+                version=version + 1,
+                timestamp=start + timedelta(milliseconds=len(events)),
+                correlation_id=order_id,
+                causation_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                data=data,
+            )
+        )
+        if not life:
+            active.pop(index)
+    return events, orders
+
+
+def _life(rng: random.Random) -> list[OrderEvent]:
+    customer, currency = f"customer-{rng.randrange(5000)}", rng.choice(["EUR", "USD", "GBP"])
+    items = [_item(rng) for _ in range(rng.randint(1, 3))]
+    total = sum((i.quantity * i.unit_price for i in items), start=Decimal("0.00"))
+    life: list[OrderEvent] = [
+        OrderCreated(
+            customer_id=customer, currency=currency, items=tuple(items), total=total, status=OrderStatus.PENDING
+        )
+    ]
+    for _ in range(rng.randint(0, 2)):
+        item = _item(rng)
+        total += item.quantity * item.unit_price
+        life.append(OrderItemAdded(item=item, total=total, currency=currency))
+    life.append(OrderConfirmed(customer_id=customer, status=OrderStatus.CONFIRMED, total=total, currency=currency))
+    if rng.random() < 0.8:
+        life.append(OrderShipped(customer_id=customer, status=OrderStatus.SHIPPED, total=total, currency=currency))
+    else:
+        life.append(
+            OrderCancelled(customer_id=customer, reason="bench", previous_status=OrderStatus.CONFIRMED,
+                           status=OrderStatus.CANCELLED, total=total, currency=currency)
+        )  # fmt: skip
+    return life
+
+
+def _item(rng: random.Random) -> LineItem:
+    sku = f"SKU-{rng.randrange(2000):04d}"
+    return LineItem(
+        item_id=str(uuid.UUID(int=rng.getrandbits(128))),
+        sku=sku,
+        name=f"Product {sku} {rng.choice(['blue', 'red', 'large', 'small'])}",
+        quantity=rng.randint(1, 5),
+        unit_price=Decimal(rng.randint(100, 99999)) / 100,
+    )
+
+
+async def publish(settings: StreamsSettings, events: list[EventEnvelope]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20, max_batch_size=1 << 20
+    )
+    await producer.start()
+    try:
+        for envelope in events:
+            await producer.send(settings.topic, encode_envelope(envelope), key=envelope.aggregate_id.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def raw_consume_rate(settings: StreamsSettings, total: int) -> float:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+        fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        consumer.assign(await partitions(settings.kafka_bootstrap, settings.topic))
+        started, seen = time.monotonic(), 0
+        while seen < total:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            seen += sum(len(records) for records in batch.values())
+        return total / (time.monotonic() - started)
+    finally:
+        await consumer.stop()
+
+
+async def kafka_runner_rate(settings: StreamsSettings, name: str) -> float:
+    worker = await ProjectionWorker.open(settings, name)
+    runner = KafkaRunner(settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=0.2)
+    first: list[float] = []
+    events = 0
+
+    def on_batch(size: int) -> None:
+        nonlocal events
+        if first:
+            events += size
+        else:
+            first.append(time.monotonic())  # the first batch pays for connections and caches: not counted
+
+    try:
+        await runner.consume(CountingHandler(worker, on_batch), stop=asyncio.Event(), until_caught_up=True)
+    finally:
+        await worker.close()
+    return events / (time.monotonic() - first[0]) if first and events else 0.0
+
+
+async def _applied(settings: StreamsSettings, name: str, redis: Redis) -> int:
+    stats = await Checkpoints(redis, settings.redis_prefix, name).stats(1)
+    return int(stats.get("applied", 0) + stats.get("duplicates", 0))
+
+
+async def worker_process_rate(settings: StreamsSettings, names: list[str], total: int) -> float:
+    """Run the real worker (Faust runner; several projections = supervised children) until all applied `total`."""
+    env = _env(settings)
+    command = [sys.executable, "-m", "streams", "worker", "--log-level", "warning"]
+    for name in names:
+        command += ["--projection", name]
+    process = await asyncio.create_subprocess_exec(*command, env=env)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        first: tuple[float, int] | None = None
+        while True:
+            counts = [await _applied(settings, name, redis) for name in names]
+            now = time.monotonic()
+            if first is None and any(counts):
+                first = (now, sum(counts))
+            if all(count >= total for count in counts):
+                break
+            if process.returncode is not None:
+                raise RuntimeError(f"the worker exited with {process.returncode}")
+            await asyncio.sleep(0.1)
+        assert first is not None
+        return (sum(counts) - first[1]) / len(names) / max(now - first[0], 1e-3)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 60)
+        await redis.aclose()
+
+
+def _env(settings: StreamsSettings) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    for name, value in settings.model_dump(exclude={"ports"}).items():
+        env[f"CQRS_STREAMS_{name.upper()}"] = str(value)
+    return env
+
+
+async def raw_ingest_rate(settings: StreamsSettings, name: str, events: list[EventEnvelope]) -> float:
+    """The store's own bulk write of the projection's records (final one per order, or every fact), with the
+    plain client: no Kafka, no decoding, no sequencing, no position checks."""
+    projection = projection_named(name)
+    states: dict[str, OrderView] = {}
+    puts: list[Put] = []
+    for envelope in events:
+        before = states.get(envelope.aggregate_id)
+        states[envelope.aggregate_id], new = projection.handle(before, envelope)
+        puts += new
+    if projection.store != "clickhouse":  # stores that keep one record per order: its final one
+        puts = list({put.key: put for put in puts}.values())
+    batches = [puts[start : start + settings.batch_size] for start in range(0, len(puts), settings.batch_size)]
+    targets = targets_for(projection.store, settings)
+    try:
+        generation = await targets.ensure_active()
+        write = await _raw_writer(targets, generation)
+        started = time.monotonic()
+        for batch in batches:
+            await write(batch)
+        return len(puts) / (time.monotonic() - started)
+    finally:
+        await targets.close()
+
+
+async def _raw_writer(targets: Targets, generation: int) -> Callable[[list[Put]], Awaitable[object]]:
+    if isinstance(targets, MongoTargets):
+        collection = await targets.active_collection()
+        assert collection is not None
+        return lambda batch: collection.insert_many([{**put.document, "_id": put.key} for put in batch])
+    if isinstance(targets, ElasticsearchTargets):
+        index = targets.index_name(generation)
+
+        async def bulk(batch: list[Put]) -> object:
+            operations: list[dict[str, object]] = []
+            for put in batch:
+                operations += [{"index": {"_index": index, "_id": put.key}}, dict(put.document)]
+            return await targets.client.bulk(operations=operations)
+
+        return bulk
+    assert isinstance(targets, ClickHouseTargets)
+    return lambda batch: targets.insert_facts(generation, [dict(put.document) for put in batch])
+
+
+async def bench(base: StreamsSettings, count: int, *, report: Report = print, faust: bool = True) -> BenchResult:
+    topic = sandbox(base, tag="bench")
+    events, orders = synthetic_events(count)
+    await create_topics(topic, partitions=6)
+    sandboxes = [topic]
+    try:
+        report(f"publishing {len(events):,} events of {orders:,} orders to {topic.topic}")
+        await publish(topic, events)
+        result = BenchResult(len(events), orders)
+        result.raw_consume = await raw_consume_rate(topic, len(events))
+        report(f"raw consume: {result.raw_consume:,.0f} events/s")
+        for name in PROJECTIONS:
+            own = sandbox(base, tag="bench", topic=topic.topic)
+            sandboxes.append(own)
+            await create_topics(own, events=False)
+            result.kafka_runner[name] = await kafka_runner_rate(own, name)
+            report(f"{name} (aiokafka runner): {result.kafka_runner[name]:,.0f} events/s")
+            ingest = sandbox(base, tag="bench")
+            sandboxes.append(ingest)
+            result.raw_ingest[name] = await raw_ingest_rate(ingest, name, events)
+            report(f"{name} store raw bulk ingest: {result.raw_ingest[name]:,.0f} records/s")
+            rebuilt = await rebuild(own, name)
+            result.rebuild[name] = rebuilt.rate
+            report(f"{name} rebuild (generation 2, from offset 0): {rebuilt.rate:,.0f} events/s")
+            if faust:
+                own = sandbox(base, tag="bench", topic=topic.topic)
+                sandboxes.append(own)
+                await create_topics(own, events=False)
+                result.faust_runner[name] = await worker_process_rate(own, [name], len(events))
+                report(f"{name} (Faust worker): {result.faust_runner[name]:,.0f} events/s")
+        if faust:
+            together = sandbox(base, tag="bench", topic=topic.topic)
+            sandboxes.append(together)
+            await create_topics(together, events=False)
+            result.all_three = await worker_process_rate(together, list(PROJECTIONS), len(events))
+            report(f"all three together (Faust workers): {result.all_three:,.0f} events/s each")
+        return result
+    finally:
+        for box in sandboxes[1:]:
+            await remove(box, events=False)
+        await remove(topic)

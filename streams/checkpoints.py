@@ -1,0 +1,155 @@
+"""The queryable mirror of where each projection is: Redis, written after every flush.
+
+Kafka's committed offsets stay the truth for resuming; this mirror exists for readers. It lives in Redis, not in each
+store, because readers need one cheap place for all three projections (the read API's cache and its `minVersion`
+wait are in Redis already), because pub/sub wakes waiting readers without polling, and because a store-side mirror
+would cost a second write per batch in stores that are slow at small writes (FerretDB, ClickHouse). Losing Redis
+loses no data: the next flush writes the mirror again, and each store document carries its own version.
+
+Keys, with `P` = `<prefix>:<projection>` and `G` = `P:g<generation>`:
+
+| key | type | holds |
+|---|---|---|
+| `P:active` | string | the generation readers see |
+| `G:partitions` | hash | partition → `{"offset": next offset, "timestamp": ms of the last applied event}` |
+| `G:versions` | hash | orderId → applied version |
+| `G:stats` | hash | `applied`, `duplicates`, `parked` totals, `rate` (events/s), `updatedAt` (ms) |
+| channel `P:applied` | pub/sub | `{orderId: version, …}` after each flush of the active generation |
+
+A rebuild writes its own generation's keys and announces nothing until it becomes active, so readers of the old
+generation are never woken by versions they cannot see yet.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+# Only the active generation announces: the check and the publish are one atomic step.
+_RECORD = """
+local partitions = cjson.decode(ARGV[2])
+for partition, position in pairs(partitions) do redis.call('HSET', KEYS[2], partition, position) end
+local versions = cjson.decode(ARGV[3])
+local args = {}
+for aggregate, version in pairs(versions) do
+  args[#args + 1] = aggregate
+  args[#args + 1] = version
+  if #args >= 2000 then redis.call('HSET', KEYS[3], unpack(args)); args = {} end
+end
+if #args > 0 then redis.call('HSET', KEYS[3], unpack(args)) end
+local counts = cjson.decode(ARGV[4])
+for name, count in pairs(counts) do redis.call('HINCRBY', KEYS[4], name, count) end
+redis.call('HSET', KEYS[4], 'rate', ARGV[5], 'updatedAt', ARGV[6], 'parked', ARGV[7])
+if next(versions) ~= nil and redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PUBLISH', KEYS[5], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+_APPLIED_VERSION = """
+local generation = redis.call('GET', KEYS[1])
+if not generation then return false end
+return redis.call('HGET', ARGV[1] .. ':g' .. generation .. ':versions', ARGV[2])
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionPosition:
+    offset: int
+    """The next offset to apply (Kafka's convention for committed offsets)."""
+    timestamp_ms: int
+    """Event time of the last applied event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """What one flushed batch changed, as the mirror records it."""
+
+    positions: Mapping[int, PartitionPosition]
+    versions: Mapping[str, int]
+    applied: int
+    duplicates: int
+    parked_now: int
+    """Orders parked in the DLQ after this batch."""
+    rate: float
+    """Events per second over the recent past."""
+
+
+class Checkpoints:
+    """Write and read the mirror of one projection (all generations)."""
+
+    def __init__(self, redis: Redis, prefix: str, projection: str) -> None:
+        self._redis = redis
+        self._base = f"{prefix}:{projection}"
+        self._record = redis.register_script(_RECORD)
+        self._applied_version = redis.register_script(_APPLIED_VERSION)
+
+    @property
+    def channel(self) -> str:
+        """Where the active generation announces `{orderId: version}` after each flush."""
+        return f"{self._base}:applied"
+
+    def _key(self, generation: int, name: str) -> str:
+        return f"{self._base}:g{generation}:{name}"
+
+    async def record(self, generation: int, flushed: Flushed) -> bool:
+        """Mirror a flushed batch; True if it was announced (the generation is the active one)."""
+        keys = [f"{self._base}:active", *(self._key(generation, n) for n in ("partitions", "versions", "stats"))]
+        positions = {
+            str(partition): json.dumps({"offset": p.offset, "timestamp": p.timestamp_ms})
+            for partition, p in flushed.positions.items()
+        }
+        counts = {"applied": flushed.applied, "duplicates": flushed.duplicates}
+        args = [
+            str(generation),
+            json.dumps(positions),
+            json.dumps(dict(flushed.versions)),
+            json.dumps(counts),
+            f"{flushed.rate:.1f}",
+            str(int(time.time() * 1000)),
+            str(flushed.parked_now),
+        ]
+        return bool(await self._record(keys=[*keys, self.channel], args=args))
+
+    async def activate(self, generation: int) -> None:
+        """Make `generation` the one that announces and that readers' version lookups use."""
+        await self._redis.set(f"{self._base}:active", str(generation))
+
+    async def active(self) -> int | None:
+        value = await self._redis.get(f"{self._base}:active")
+        return int(value) if value is not None else None
+
+    async def applied_version(self, aggregate_id: str) -> int | None:
+        """The version of `aggregate_id` the active generation has applied (the read API's freshness check)."""
+        value = await self._applied_version(keys=[f"{self._base}:active"], args=[self._base, aggregate_id])
+        return int(value) if value is not None else None
+
+    async def positions(self, generation: int) -> dict[int, PartitionPosition]:
+        raw = await self._redis.hgetall(self._key(generation, "partitions"))
+        positions = {}
+        for partition, value in raw.items():
+            data = json.loads(value)
+            positions[int(partition)] = PartitionPosition(int(data["offset"]), int(data["timestamp"]))
+        return positions
+
+    async def stats(self, generation: int) -> dict[str, Any]:
+        raw = await self._redis.hgetall(self._key(generation, "stats"))
+        return {_text(name): _number(value) for name, value in raw.items()}
+
+    async def forget(self, generation: int) -> None:
+        """Delete a generation's keys (after it was dropped, or before a rebuild starts it afresh)."""
+        await self._redis.delete(*(self._key(generation, n) for n in ("partitions", "versions", "stats")))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _number(value: bytes | str) -> float:
+    return float(_text(value))

@@ -1,0 +1,53 @@
+"""Run one projection in this process with the chosen runner, until stopped or retired."""
+
+from __future__ import annotations
+
+import asyncio
+
+from streams import metrics
+from streams.projections import PROJECTIONS, projection_named
+from streams.runners.base import BatchHandler, Runner
+from streams.settings import StreamsSettings
+from streams.sinks import targets_for
+from streams.worker import ProjectionWorker
+
+
+async def _active_generation(settings: StreamsSettings, name: str) -> int:
+    targets = targets_for(projection_named(name).store, settings)
+    try:
+        return await targets.ensure_active()
+    finally:
+        await targets.close()
+
+
+def run_projection(settings: StreamsSettings, name: str, *, runner: str = "faust", log_level: str = "info") -> int:
+    """The process exit code: 0 stopped, 75 retired (restart to follow the new generation), 70 crashed."""
+    # The consumer group names the generation, and Faust needs it before its loop starts.
+    generation = asyncio.run(_active_generation(settings, name))
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port + list(PROJECTIONS).index(name))
+
+    async def open_handler() -> BatchHandler:
+        return await ProjectionWorker.open(settings, name, generation=generation)
+
+    chosen: Runner
+    if runner == "faust":
+        from streams.runners.faust import FaustRunner
+
+        chosen = FaustRunner(
+            settings.kafka_bootstrap,
+            settings.group_id(name, generation),
+            settings.topic,
+            batch_size=settings.batch_size,
+            batch_timeout_s=settings.batch_timeout_s,
+            loglevel=log_level,
+        )
+    elif runner == "kafka":
+        from streams.runners.kafka import KafkaRunner
+
+        chosen = KafkaRunner(
+            settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=settings.batch_timeout_s
+        )
+    else:
+        raise ValueError(f"unknown runner {runner!r}: faust or kafka")
+    return chosen.run(open_handler)

@@ -1,0 +1,148 @@
+"""The Faust runner: one Faust app (= one consumer group) per projection generation, one agent taking batches.
+
+Faust acks an event when the agent asks for the next one, and `Stream.take_events` acks a whole batch in a
+`finally` when the agent moves on, even when the agent raised or was cancelled, after which Faust's committer would
+commit offsets of events that were never applied. So the agent holds one extra reference on every message of a
+batch and releases it only after the handler returned (= the batch is durable): a failed or interrupted batch stays
+unacknowledged, and Faust commits only offsets below it. A batch that raises stops the process at once
+(fail-stop): its events are delivered again to the restarted worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+from typing import Any
+
+import faust
+
+from streams.logs import logging_config
+from streams.records import Record
+from streams.runners.base import EXIT_CRASHED, EXIT_OK, EXIT_RETIRED, BatchHandler, HandlerFactory, Runner
+
+log = logging.getLogger(__name__)
+
+
+class FaustRunner(Runner):
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        topic: str,
+        *,
+        batch_size: int,
+        batch_timeout_s: float,
+        loglevel: str = "warning",
+        tick_s: float = 1.0,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topic = topic
+        self._batch_size = batch_size
+        self._batch_timeout_s = batch_timeout_s
+        self._loglevel = loglevel
+        self._tick_s = tick_s
+        self._exit_code = EXIT_OK
+
+    def run(self, open_handler: HandlerFactory) -> int:
+        with tempfile.TemporaryDirectory(prefix="faust-") as datadir:
+            app = self._app(datadir)
+            self._wire(app, open_handler)
+            worker = faust.Worker(
+                app,
+                loglevel=self._loglevel,
+                logging_config=logging_config(self._loglevel),
+                quiet=True,
+                redirect_stdouts=False,
+            )
+            with contextlib.suppress(SystemExit):  # mode's worker always exits; the code is ours
+                worker.execute_from_commandline()
+        return self._exit_code
+
+    def _app(self, datadir: str) -> faust.App:
+        return faust.App(
+            self._group_id,
+            broker=f"kafka://{self._bootstrap}",
+            store="memory://",
+            datadir=datadir,
+            web_enabled=False,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            # Shutdown must not wait for events we deliberately keep unacknowledged (a batch in flight).
+            stream_wait_empty=False,
+            stream_buffer_maxsize=self._batch_size * 2,
+            broker_commit_every=self._batch_size,
+            broker_commit_interval=1.0,
+            consumer_max_fetch_size=8 * 1024 * 1024,
+            # A killed worker's partitions move on after this long (Faust's default is 60 s); the restarted worker
+            # must wait for that before it gets them back.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=3.0,
+        )
+
+    def _wire(self, app: faust.App, open_handler: HandlerFactory) -> None:
+        topic = app.topic(self._topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+        opened: asyncio.Future[BatchHandler] | None = None
+        lock = asyncio.Lock()
+
+        async def handler() -> BatchHandler:
+            nonlocal opened
+            async with lock:
+                if opened is None:
+                    opened = asyncio.get_running_loop().create_future()
+                    opened.set_result(await open_handler())
+            return await opened
+
+        @app.agent(topic, concurrency=1, name=f"project-{self._group_id}")
+        async def project(stream: Any) -> None:
+            target = await handler()
+            async for events in stream.take_events(self._batch_size, within=self._batch_timeout_s):
+                for event in events:
+                    event.message.incref()  # hold: see the module docstring
+                try:
+                    await target.process([_record(event) for event in events])
+                except asyncio.CancelledError:
+                    raise  # shutting down mid-batch: the batch stays unacknowledged
+                except BaseException:
+                    log.exception("a batch failed; stopping without committing it")
+                    sys.stderr.flush()
+                    os._exit(EXIT_CRASHED)
+                for event in events:
+                    event.message.decref()  # take_events' own ack is now the last one: safe to commit
+
+        @app.timer(self._tick_s, name=f"tick-{self._group_id}")  # type: ignore[untyped-decorator]
+        async def tick() -> None:
+            target = await handler()
+            await target.tick()
+            assignment = [tp for tp in app.consumer.assignment() if tp.topic == self._topic]
+            highwaters = {tp.partition: app.consumer.highwater(tp) or 0 for tp in assignment}
+            positions = {tp.partition: await app.consumer.position(tp) or 0 for tp in assignment}
+            target.observe_highwaters(highwaters, positions)
+            if target.retired.is_set() and self._exit_code == EXIT_OK:
+                self._exit_code = EXIT_RETIRED
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        @app.on_partitions_assigned.connect
+        async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            (await handler()).assigned({tp.partition for tp in args[0] if tp.topic == self._topic})
+
+        @app.on_partitions_revoked.connect
+        async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            (await handler()).revoked({tp.partition for tp in args[0] if tp.topic == self._topic})
+
+        @app.on_before_shutdown.connect
+        async def on_shutdown(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            if opened is not None and opened.done():
+                await opened.result().close()
+
+
+def _record(event: Any) -> Record:
+    message = event.message
+    headers = tuple((name, value) for name, value in (message.headers or ()))
+    timestamp_ms = int(message.timestamp * 1000)
+    return Record(message.topic, message.partition, message.offset, message.key, message.value, timestamp_ms, headers)

@@ -1,0 +1,117 @@
+"""A runner on a bare aiokafka consumer: getmany → handler.process → commit, nothing in between."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from streams.records import Record
+from streams.runners.base import EXIT_OK, EXIT_RETIRED, BatchHandler, HandlerFactory, Runner
+
+log = logging.getLogger(__name__)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, handler: BatchHandler, topic: str) -> None:
+        self._handler = handler
+        self._topic = topic
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._handler.revoked({tp.partition for tp in revoked if tp.topic == self._topic})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._handler.assigned({tp.partition for tp in assigned if tp.topic == self._topic})
+
+
+class KafkaRunner(Runner):
+    def __init__(self, bootstrap: str, *, batch_size: int, batch_timeout_s: float, tick_s: float = 1.0) -> None:
+        self._bootstrap = bootstrap
+        self._batch_size = batch_size
+        self._batch_timeout_s = batch_timeout_s
+        self._tick_s = tick_s
+
+    def run(self, open_handler: HandlerFactory) -> int:
+        return asyncio.run(self._main(open_handler))
+
+    async def _main(self, open_handler: HandlerFactory) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        handler = await open_handler()
+        try:
+            await self.consume(handler, stop=stop)
+        finally:
+            await handler.close()
+        return EXIT_RETIRED if handler.retired.is_set() else EXIT_OK
+
+    async def consume(self, handler: BatchHandler, *, stop: asyncio.Event, until_caught_up: bool = False) -> None:
+        """Run until `stop` or the handler retires; with `until_caught_up`, also stop as soon as every partition's
+        position reached its end offset (a rebuild: the job is done, the switch may happen)."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=handler.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._batch_size,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        await consumer.start()
+        consumer.subscribe([handler.topic], listener=_Rebalance(handler, handler.topic))
+        ticked = 0.0
+        try:
+            while not stop.is_set() and not handler.retired.is_set():
+                records = await self._batch(consumer)
+                if records:
+                    await handler.process(records)
+                    offsets: dict[TopicPartition, int] = {}
+                    for record in records:
+                        offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                    await self._commit(consumer, offsets)
+                if time.monotonic() - ticked >= self._tick_s or not records:
+                    ticked = time.monotonic()
+                    positions, ends = await self._progress(consumer)
+                    handler.observe_highwaters(ends, positions)
+                    await handler.tick()
+                    if until_caught_up and positions and all(positions[p] >= ends[p] for p in ends):
+                        break
+        finally:
+            await consumer.stop()
+
+    async def _progress(self, consumer: AIOKafkaConsumer) -> tuple[dict[int, int], dict[int, int]]:
+        assignment = list(consumer.assignment())
+        if not assignment:
+            return {}, {}
+        ends = await consumer.end_offsets(assignment)
+        positions = {tp.partition: await consumer.position(tp) for tp in assignment}
+        return positions, {tp.partition: offset for tp, offset in ends.items()}
+
+    async def _batch(self, consumer: AIOKafkaConsumer) -> list[Record]:
+        """Up to `batch_size` records, waiting at most `batch_timeout_s` once the first one arrived."""
+        records: list[Record] = []
+        deadline: float | None = None
+        while len(records) < self._batch_size:
+            timeout = self._batch_timeout_s if deadline is None else max(deadline - time.monotonic(), 0)
+            wanted = self._batch_size - len(records)
+            fetched = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=wanted)
+            for tp, messages in fetched.items():
+                records += [
+                    Record(tp.topic, tp.partition, m.offset, m.key, m.value, m.timestamp, tuple(m.headers or ()))
+                    for m in messages
+                ]
+            if deadline is None and records:
+                deadline = time.monotonic() + self._batch_timeout_s
+            if not fetched and (deadline is None or time.monotonic() >= deadline):
+                break
+        return records
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await consumer.commit(offsets)
+        except Exception as error:  # e.g. during a rebalance: only means redelivery, which the engine makes harmless
+            log.warning("offset commit failed (%r); those events will be delivered again", error)

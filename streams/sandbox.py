@@ -1,0 +1,83 @@
+"""Settings whose every name is private (topics, groups, databases, index alias, Redis keys), and their removal.
+
+Tests and benchmarks run on the shared stack next to the real pipeline; a sandbox never touches the real names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from redis.asyncio import Redis
+
+from streams.projections import PROJECTIONS
+from streams.settings import StreamsSettings
+
+
+def sandbox(
+    base: StreamsSettings | None = None, *, tag: str = "t", topic: str | None = None, **overrides: Any
+) -> StreamsSettings:
+    """Copy of `base` with unique names; `topic` shares an existing event topic between sandboxes."""
+    uid = f"{tag}{uuid.uuid4().hex[:10]}"
+    values = (base or StreamsSettings()).model_dump()
+    values.update(
+        topic=topic or f"{uid}.events.Order",
+        group_prefix=f"{uid}.",
+        dlq_prefix=f"{uid}.dlq.",
+        mongo_database=f"{uid}_orders".replace("-", "_"),
+        search_alias=f"{uid}-orders",
+        clickhouse_database=f"{uid}_analytics".replace("-", "_"),
+        redis_prefix=uid,
+    )
+    return StreamsSettings(**(values | overrides))
+
+
+async def create_topics(settings: StreamsSettings, partitions: int = 3, *, events: bool = True) -> None:
+    """The event topic (unless shared) and the three DLQ topics, as `connectors/topics.yaml` would."""
+    topics = [NewTopic(settings.dlq_topic(name), num_partitions=1, replication_factor=1) for name in PROJECTIONS]
+    if events:
+        topics.append(NewTopic(settings.topic, num_partitions=partitions, replication_factor=1))
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(topics)
+    finally:
+        await admin.close()
+
+
+async def remove(settings: StreamsSettings, *, events: bool = True) -> None:
+    """Delete everything the sandbox names: store targets, Redis keys, DLQ topics (and the event topic)."""
+    from streams.sinks.clickhouse import ClickHouseTargets
+    from streams.sinks.elasticsearch import ElasticsearchTargets
+    from streams.sinks.mongo import MongoTargets
+
+    mongo = MongoTargets.connect(settings)
+    try:
+        await mongo.drop_database()
+    finally:
+        await mongo.close()
+    for targets in (ElasticsearchTargets.connect(settings), ClickHouseTargets.connect(settings)):
+        try:
+            await targets.drop_everything()
+        finally:
+            await targets.close()
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{settings.redis_prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        names = [settings.dlq_topic(name) for name in PROJECTIONS] + ([settings.topic] if events else [])
+        existing = set(await admin.list_topics())
+        doomed = [name for name in names if name in existing]
+        if doomed:
+            with contextlib.suppress(Exception):  # a topic deleted concurrently is fine
+                await admin.delete_topics(doomed)
+    finally:
+        await admin.close()

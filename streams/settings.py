@@ -1,0 +1,77 @@
+"""Where the streams worker finds Kafka and the stores, and how it batches; defaults match the native stack."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.settings import Ports
+
+
+def _ports() -> Ports:
+    return Ports()
+
+
+class StreamsSettings(BaseSettings):
+    """One model for the worker, the CLI and the tests; override with `CQRS_STREAMS_<FIELD>`.
+
+    The name fields (`mongo_database`, `search_alias`, `clickhouse_database`, `redis_prefix`, `group_prefix`,
+    `dlq_prefix`) exist so that tests and parallel environments can run side by side on one stack.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CQRS_STREAMS_")
+
+    host: str = "127.0.0.1"
+    ports: Ports = Field(default_factory=_ports)
+
+    topic: str = "events.Order"
+    group_prefix: str = ""
+    """Prepended to every consumer group id (`<prefix><projection>.g<generation>`)."""
+    dlq_prefix: str = "dlq."
+    """The DLQ topic of a projection is `<dlq_prefix><projection>`."""
+
+    mongo_database: str = "orders"
+    mongo_collection: str = "orders"
+    """Readers resolve this name through the `read_models` pointer document to `orders_v<N>`."""
+    search_alias: str = "orders"
+    """Readers use the alias; the worker writes to the index `<alias>-v<N>` behind it."""
+    clickhouse_database: str = "analytics"
+    clickhouse_user: str = "default"
+    clickhouse_password: str = ""
+    redis_prefix: str = "streams"
+
+    batch_size: int = 2000
+    """Most events handed to a projection at once; one bulk write per store per batch."""
+    batch_timeout_s: float = 0.2
+    """How long a batch waits to fill up before it is processed anyway (the freshness price of batching)."""
+    state_cache_size: int = 200_000
+    """Orders whose last applied state the worker keeps in memory, so most events need no store read."""
+    flush_retry_max_s: float = 30.0
+    """Longest pause between retries of a failed flush; a flush is retried until it succeeds."""
+    target_check_s: float = 5.0
+    """How often a worker checks that its target generation is still the one readers see."""
+    metrics_port: int = 59400
+    """Prometheus port of the first projection; the others follow (+1, +2); 0 turns metrics off."""
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.ports.kafka}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://{self.host}:{self.ports.ferretdb}/"
+
+    @property
+    def elasticsearch_url(self) -> str:
+        return f"http://{self.host}:{self.ports.elasticsearch}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.host}:{self.ports.redis}/0"
+
+    def group_id(self, projection: str, generation: int) -> str:
+        """The consumer group of one generation of a projection: a rebuild starts a fresh group at offset 0."""
+        return f"{self.group_prefix}{projection}.g{generation}"
+
+    def dlq_topic(self, projection: str) -> str:
+        return f"{self.dlq_prefix}{projection}"

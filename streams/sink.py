@@ -1,0 +1,136 @@
+"""The sink port: a store that keeps one versioned record per key, written in batches.
+
+A projection turns events into `Put`s; the engine `add`s them and calls `flush` once per batch, and only after
+`flush` returned does it commit Kafka offsets. Every adapter gives the same guarantees, proven by one contract suite
+(`tests/streams/sink_contract.py`) against each real store:
+
+- `load` returns, per key, the record at the highest position ever flushed (or nothing);
+- a `Put` at a position at or below the stored one changes nothing, so redelivered batches have no second effect;
+- several `Put`s of one key in one batch leave the highest position (a store may write only that one, or all of them
+  when it keeps history, as the analytics facts do);
+- `flush` writes everything added since the last flush or raises; after an exception nothing may be assumed written,
+  and the caller flushes the same records again (which the rules above make safe).
+
+Targets are generations of the physical store objects (`orders-v2` index, `orders_v2` collection, `*_v2` tables).
+Readers always see exactly one generation, through a pointer the adapter switches atomically.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streams.positions import Position
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """Store `document` as the state of `key` after the event at `position`."""
+
+    key: str
+    position: Position
+    document: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    position: Position
+    document: dict[str, Any]
+
+
+class Sink(ABC):
+    """Batched, idempotent writes of versioned records into one target generation of one store."""
+
+    @abstractmethod
+    async def load(self, keys: Collection[str]) -> dict[str, Stored]:
+        """The latest stored record of each key that has one; one round trip for the whole collection."""
+
+    @abstractmethod
+    def add(self, *puts: Put) -> None:
+        """Buffer records for the next `flush` (no I/O)."""
+
+    @abstractmethod
+    async def flush(self) -> int:
+        """Write the buffered records in bulk; returns how many were sent. Raises if the store did not take them,
+        keeping them buffered for the next attempt."""
+
+    @property
+    @abstractmethod
+    def pending(self) -> int:
+        """Records buffered since the last successful flush."""
+
+    @abstractmethod
+    async def count(self) -> int:
+        """Keys with a stored record (for tests and status)."""
+
+
+class Targets(ABC):
+    """The generations of one store's read model and the pointer readers follow."""
+
+    store: str
+    """Short name of the store, for messages (`mongo`, `elasticsearch`, `clickhouse`)."""
+
+    @abstractmethod
+    async def active(self) -> int | None:
+        """The generation readers see, or None before the first one exists."""
+
+    @abstractmethod
+    async def generations(self) -> list[int]:
+        """Every generation that exists physically, active or not, oldest first."""
+
+    @abstractmethod
+    async def create(self, generation: int) -> None:
+        """Create the physical objects of a generation (schema, indexes); idempotent."""
+
+    @abstractmethod
+    async def switch(self, generation: int) -> None:
+        """Point readers at `generation` in one atomic step; it must exist."""
+
+    @abstractmethod
+    async def drop(self, generation: int) -> None:
+        """Delete an inactive generation; refuses the active one."""
+
+    @abstractmethod
+    def sink(self, generation: int, *, bulk: bool = False) -> Sink:
+        """A sink writing into `generation`. `bulk`: nobody reads that generation yet (a rebuild), so the store may
+        write in ways that are faster but not atomic per document."""
+
+    @abstractmethod
+    def describe(self, generation: int) -> str:
+        """The physical name(s) of a generation, for messages."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the store client."""
+
+    async def ensure_active(self) -> int:
+        """The active generation, creating and activating generation 1 on a fresh store."""
+        active = await self.active()
+        if active is None:
+            await self.create(1)
+            await self.switch(1)
+            active = 1
+        return active
+
+
+class LatestPerKey:
+    """A batch buffer that keeps the highest-position `Put` per key (stores that keep only the latest record)."""
+
+    def __init__(self) -> None:
+        self._puts: dict[str, Put] = {}
+
+    def add(self, put: Put) -> None:
+        held = self._puts.get(put.key)
+        if held is None or put.position > held.position:
+            self._puts[put.key] = put
+
+    def items(self) -> list[Put]:
+        return list(self._puts.values())
+
+    def clear(self) -> None:
+        self._puts.clear()
+
+    def __len__(self) -> int:
+        return len(self._puts)

@@ -1,0 +1,143 @@
+"""A projection wired to its store, DLQ and checkpoint mirror: the `BatchHandler` a runner drives.
+
+`live` workers follow the generation readers see: when a rebuild switches readers to a new generation, the live
+worker notices (every `target_check_s`), stops, and is restarted on the new generation and its consumer group,
+which continues exactly where the rebuild stopped. A rebuild runs a non-live worker on the new generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+
+from redis.asyncio import Redis
+
+from streams import metrics
+from streams.checkpoints import Checkpoints
+from streams.dlq import DeadLetterQueue, KafkaDeadLetterLog
+from streams.engine import BatchReport, Decoder, Engine
+from streams.projection import Projection
+from streams.projections import projection_named
+from streams.records import Record, decode
+from streams.settings import StreamsSettings
+from streams.sink import Targets
+from streams.sinks import targets_for
+
+log = logging.getLogger(__name__)
+
+
+class ProjectionWorker:
+    def __init__(
+        self,
+        settings: StreamsSettings,
+        projection: Projection,
+        targets: Targets,
+        engine: Engine,
+        checkpoints: Checkpoints,
+        redis: Redis,
+        *,
+        live: bool,
+    ) -> None:
+        self.settings = settings
+        self.projection = projection
+        self.targets = targets
+        self.engine = engine
+        self.checkpoints = checkpoints
+        self._redis = redis
+        self.live = live
+        self.retired = asyncio.Event()
+        """Set when readers moved to another generation: this worker must stop (and be restarted)."""
+        self._checked_at = time.monotonic()
+
+    @classmethod
+    async def open(
+        cls,
+        settings: StreamsSettings,
+        name: str,
+        *,
+        generation: int | None = None,
+        live: bool = True,
+        decoder: Decoder = decode,
+    ) -> ProjectionWorker:
+        """Connect to the store (creating generation 1 on a fresh one), load the DLQ ledger, start following it."""
+        projection = projection_named(name)
+        targets = targets_for(projection.store, settings)
+        active = await targets.ensure_active()
+        generation = generation or active
+        await targets.create(generation)
+        redis = Redis.from_url(settings.redis_url)
+        checkpoints = Checkpoints(redis, settings.redis_prefix, name)
+        if live and generation == active:
+            try:
+                await checkpoints.activate(generation)
+            except Exception as error:  # the mirror is optional for the pipeline itself
+                log.warning("%s: cannot mark generation %d active in Redis (%r)", name, generation, error)
+        dlq = DeadLetterQueue(KafkaDeadLetterLog(settings.kafka_bootstrap, settings.dlq_topic(name)), generation)
+        await dlq.start()
+        dlq.follow()
+        engine = Engine(
+            projection,
+            # A worker that is not live fills a generation nobody reads yet (a rebuild): bulk writes are safe.
+            targets.sink(generation, bulk=not live),
+            dlq,
+            checkpoints=checkpoints,
+            decoder=decoder,
+            cache_size=settings.state_cache_size,
+            retry_max_s=settings.flush_retry_max_s,
+        )
+        metrics.GENERATION.labels(name).set(generation)
+        log.info("%s: writing %s, group %s", name, targets.describe(generation), settings.group_id(name, generation))
+        return cls(settings, projection, targets, engine, checkpoints, redis, live=live)
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    @property
+    def generation(self) -> int:
+        return self.engine.generation
+
+    @property
+    def group_id(self) -> str:
+        return self.settings.group_id(self.name, self.generation)
+
+    @property
+    def topic(self) -> str:
+        return self.settings.topic
+
+    async def process(self, records: Sequence[Record]) -> BatchReport:
+        return await self.engine.process(records)
+
+    async def tick(self) -> None:
+        """Between batches: run replay requests for our orders; notice a switch of readers to another generation."""
+        for request in list(self.engine.dlq.ledger.requests.values()):
+            await self.engine.replay(request)
+        if self.live and time.monotonic() - self._checked_at >= self.settings.target_check_s:
+            self._checked_at = time.monotonic()
+            try:
+                active = await self.targets.active()
+            except Exception as error:
+                log.warning("%s: cannot read the active generation (%r)", self.name, error)
+                return
+            if active is not None and active != self.generation:
+                log.warning("%s: readers moved to generation %d; %d stops", self.name, active, self.generation)
+                self.retired.set()
+
+    def assigned(self, partitions: set[int]) -> None:
+        self.engine.owned = set(partitions)
+
+    def revoked(self, partitions: set[int]) -> None:
+        self.engine.owned = set()
+        self.engine.revoked()
+
+    def observe_highwaters(self, highwaters: Mapping[int, int], positions: Mapping[int, int]) -> None:
+        for partition, highwater in highwaters.items():
+            lag = max(highwater - positions.get(partition, highwater), 0)
+            metrics.LAG_EVENTS.labels(self.name, str(partition)).set(lag)
+
+    async def close(self) -> None:
+        await self.engine.dlq.stop()
+        await self.targets.close()
+        await self._redis.aclose()

@@ -1,0 +1,194 @@
+"""The sink contract against every adapter: in memory, FerretDB (Mongo wire), Elasticsearch, ClickHouse; plus what
+each store adds (indexes, mappings and search, materialized views)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from infra.stack import Stack
+from streams.projections.analytics import AnalyticsProjection
+from streams.projections.detail import DetailProjection
+from streams.projections.search import SearchProjection
+from streams.sink import Sink, Targets
+from streams.sinks.clickhouse import ClickHouseTargets
+from streams.sinks.elasticsearch import ElasticsearchTargets
+from streams.sinks.mongo import MongoTargets
+from tests.streams.conftest import cleanup, unique_settings
+from tests.streams.fakes import MemoryTargets
+from tests.streams.history import History, line, sample_histories
+from tests.streams.sink_contract import SinkContract, puts_of
+
+
+class TestMemorySink(SinkContract):
+    projection = DetailProjection()
+
+    @pytest.fixture
+    def targets(self) -> Targets:
+        return MemoryTargets()
+
+    async def read_as_reader(self, targets: Targets, key: str) -> dict[str, Any] | None:
+        assert isinstance(targets, MemoryTargets)
+        assert targets.pointer is not None
+        stored = targets.stores[targets.pointer].get(key)
+        return stored.document if stored else None
+
+
+@pytest.mark.stack
+class TestMongoSink(SinkContract):
+    projection = DetailProjection()
+
+    @pytest.fixture
+    async def targets(self, stack: Stack) -> AsyncIterator[Targets]:
+        settings = unique_settings(stack)
+        targets = MongoTargets.connect(settings)
+        yield targets
+        await targets.close()
+        await cleanup(settings)
+
+    async def read_as_reader(self, targets: Targets, key: str) -> dict[str, Any] | None:
+        assert isinstance(targets, MongoTargets)
+        collection = await targets.active_collection()
+        assert collection is not None
+        return await collection.find_one({"_id": key})
+
+    async def test_list_queries_have_their_indexes(self, targets: Targets) -> None:
+        assert isinstance(targets, MongoTargets)
+        collection = await targets.active_collection() if await targets.ensure_active() else None
+        assert collection is not None
+        names = set(await collection.index_information())
+        assert {"status_createdAt", "customerId_createdAt", "createdAt"} <= names
+
+    async def test_list_queries_filter_sort_and_sum_money_by_cents(self, sink: Sink, targets: Targets) -> None:
+        assert isinstance(targets, MongoTargets)
+        histories = sample_histories(20, seed=11)
+        for history in histories:
+            sink.add(*puts_of(self.projection, history))
+        await sink.flush()
+        collection = await targets.active_collection()
+        assert collection is not None
+        pending = [d async for d in collection.find({"status": "pending"}).sort("createdAt", -1)]
+        assert [d["_id"] for d in pending] == [h.order_id for h in reversed(histories) if h.status.value == "pending"]
+        by_total = [d["_id"] async for d in collection.find({}).sort("totalCents", -1)]
+        assert by_total == [h.order_id for h in sorted(histories, key=lambda h: h.total, reverse=True)]
+        (summed,) = [
+            d async for d in await collection.aggregate([{"$group": {"_id": None, "c": {"$sum": "$totalCents"}}}])
+        ]
+        assert Decimal(summed["c"]) / 100 == sum(h.total for h in histories)
+
+
+@pytest.mark.stack
+class TestMongoBulkSink(TestMongoSink):
+    """The same contract for a rebuild's target, which deletes and re-inserts changed documents."""
+
+    @pytest.fixture
+    async def sink(self, targets: Targets) -> Sink:
+        assert isinstance(targets, MongoTargets)
+        return targets.sink(await targets.ensure_active(), bulk=True)
+
+
+@pytest.mark.stack
+class TestElasticsearchSink(SinkContract):
+    projection = SearchProjection()
+
+    @pytest.fixture
+    async def targets(self, stack: Stack) -> AsyncIterator[Targets]:
+        settings = unique_settings(stack)
+        targets = ElasticsearchTargets.connect(settings)
+        self.alias = settings.search_alias
+        yield targets
+        await targets.close()
+        await cleanup(settings)
+
+    async def read_as_reader(self, targets: Targets, key: str) -> dict[str, Any] | None:
+        assert isinstance(targets, ElasticsearchTargets)
+        response = await targets.client.options(ignore_status=404).get(index=self.alias, id=key)
+        return dict(response["_source"]) if response.get("found") else None
+
+    async def test_full_text_on_item_names_and_skus_with_keyword_filters(self, sink: Sink, targets: Targets) -> None:
+        assert isinstance(targets, ElasticsearchTargets)
+        mug, kettle = History(customer_id="alice"), History(customer_id="bob", currency="USD")
+        mug.created(line("MUG-BLUE-01", 2, "12.50", name="Blue ceramic mug"))
+        kettle.created(line("KET-RED-07", 1, "49.00", name="Red electric kettle"))
+        kettle.confirmed()
+        sink.add(*puts_of(self.projection, mug), *puts_of(self.projection, kettle))
+        await sink.flush()
+        client = targets.client
+        await client.indices.refresh(index=self.alias)
+
+        async def ids(query: dict[str, Any], **kwargs: Any) -> list[str]:
+            hits = (await client.search(index=self.alias, query=query, **kwargs))["hits"]["hits"]
+            return [hit["_id"] for hit in hits]
+
+        assert await ids({"match": {"items.name": "ceramic"}}) == [mug.order_id]
+        assert await ids({"match": {"items.sku": "KET-RED"}}) == [kettle.order_id]
+        assert await ids({"term": {"items.sku.keyword": "MUG-BLUE-01"}}) == [mug.order_id]
+        filtered = {
+            "bool": {"must": {"match": {"items.name": "mug kettle"}}, "filter": {"term": {"status": "confirmed"}}}
+        }
+        assert await ids(filtered) == [kettle.order_id]
+        assert await ids({"term": {"customerId": "alice"}}) == [mug.order_id]
+        assert await ids({"range": {"total": {"gte": 25, "lte": 25}}}) == [mug.order_id]
+        assert await ids({"match_all": {}}, sort=[{"total": "desc"}]) == [kettle.order_id, mug.order_id]
+        assert await ids({"match_all": {}}, sort=[{"totalCents": "asc"}]) == [mug.order_id, kettle.order_id]
+        assert await ids({"range": {"createdAt": {"gte": "2025-03-01"}}}, sort=["createdAt"]) != []
+
+
+@pytest.mark.stack
+class TestClickHouseSink(SinkContract):
+    projection = AnalyticsProjection()
+
+    @pytest.fixture
+    async def targets(self, stack: Stack) -> AsyncIterator[Targets]:
+        settings = unique_settings(stack)
+        targets = ClickHouseTargets.connect(settings)
+        self.db = settings.clickhouse_database
+        yield targets
+        await targets.close()
+        await cleanup(settings)
+
+    async def read_as_reader(self, targets: Targets, key: str) -> dict[str, Any] | None:
+        assert isinstance(targets, ClickHouseTargets)
+        rows = await targets.query(
+            f"SELECT aggregate_id, status FROM {self.db}.orders_latest WHERE aggregate_id = {{k:String}}", {"k": key}
+        )
+        return {"aggregate_id": rows[0][0], "status": rows[0][1]} if rows else None
+
+    async def assert_no_duplicates(self, sink: Sink, histories: list[History]) -> None:
+        assert isinstance(self._targets, ClickHouseTargets)
+        (count,) = await self._targets.query(f"SELECT count() FROM {self.db}.order_events_v1")
+        assert count[0] == sum(len(h.events) for h in histories)
+
+    @pytest.fixture(autouse=True)
+    def _keep(self, targets: Targets) -> None:
+        self._targets = targets
+
+    async def test_views_sum_revenue_by_day_status_currency_and_skus(self, sink: Sink, targets: Targets) -> None:
+        assert isinstance(targets, ClickHouseTargets)
+        histories = sample_histories(40, seed=5)
+        for history in histories:
+            sink.add(*puts_of(self.projection, history))
+        await sink.flush()
+        for history in histories:  # a redelivered batch: must not count twice
+            sink.add(*puts_of(self.projection, history))
+        await sink.flush()
+        expected: dict[tuple[str, str], tuple[int, Decimal]] = {}
+        for h in histories:
+            orders, revenue = expected.get((h.status.value, h.currency), (0, Decimal(0)))
+            expected[(h.status.value, h.currency)] = (orders + 1, revenue + h.total)
+        rows = await targets.query(
+            f"SELECT status, currency, sum(orders), sum(revenue) FROM {self.db}.daily_revenue GROUP BY ALL"
+        )
+        assert {(s, c): (int(o), Decimal(r)) for s, c, o, r in rows} == expected
+        skus: dict[tuple[str, str], int] = {}
+        for h in histories:
+            if h.status.value != "cancelled":
+                for item in h.items:
+                    skus[(item.sku, h.currency)] = skus.get((item.sku, h.currency), 0) + item.quantity
+        rows = await targets.query(f"SELECT sku, currency, quantity FROM {self.db}.top_skus")
+        assert {(s, c): int(q) for s, c, q in rows} == skus
+        latest = await targets.query(f"SELECT count(), uniqExact(aggregate_id) FROM {self.db}.orders_latest")
+        assert latest == [(40, 40)]
