@@ -4,6 +4,6 @@ POSTGRES_MAJOR = "15"  # Debian bookworm's postgresql-15
 REDIS_DEBIAN_PACKAGE = "redis-server"  # Debian bookworm's 7.0.x
 KAFKA = "4.1.1"
 DEBEZIUM = "3.3.2.Final"
-ELASTICSEARCH = "8.19.7"  # 8.x runs on Java 17; the Python client is pinned to the same major
+ELASTICSEARCH = "8.19.21"  # 8.x runs on Java 17; the Python client is pinned to the same major
 FERRETDB = "v1.24.2"  # last 1.x line: has the SQLite backend (2.x needs the DocumentDB Postgres extension)
 JAVA_MIN_MAJOR = 17
