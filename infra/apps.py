@@ -1,4 +1,4 @@
-"""Our own long-running processes (the writer API now; the streams worker and read API next), run like the services.
+"""Our own long-running processes (writer API, streams worker, read API), run like the services.
 
 They are not part of a plain `cqrs stack up`, which starts the infrastructure only; name them to start them
 (`cqrs stack up writer`) — the demo, the relay tests and the benchmarks do. Each runs the code of this checkout.
@@ -51,4 +51,49 @@ class WriterApi(Service):
             return False
 
 
-APP_TYPES: tuple[type[Service], ...] = (WriterApi,)
+class StreamsWorker(Service):
+    """The projection workers: a supervisor with one Faust worker process per projection."""
+
+    name = "streams"
+    version = "this checkout"
+    depends_on = ("kafka", "redis", "ferretdb", "elasticsearch", "clickhouse")
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports.streams
+
+    @property
+    def metrics_ports(self) -> list[int]:
+        from streams.projections import PROJECTIONS
+
+        return [self.port + index for index in range(len(PROJECTIONS))]
+
+    def install(self) -> None:
+        """Code of this checkout: nothing to fetch."""
+
+    def prepare(self) -> None:
+        """The event and DLQ topics must exist first: the broker does not create topics on demand."""
+        import asyncio
+
+        from connectors.topics import ensure_topics, load_specs
+
+        asyncio.run(ensure_topics(f"127.0.0.1:{self.settings.ports.kafka}", load_specs()))
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "streams", "worker", "--log-level", "info"]
+
+    def env(self) -> dict[str, str]:
+        return {"CQRS_STREAMS_METRICS_PORT": str(self.port)}
+
+    def healthy(self) -> bool:
+        """Every projection process serves its metrics, which it starts only once its store target is ready."""
+        try:
+            return all(
+                httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=3).status_code == 200
+                for port in self.metrics_ports
+            )
+        except httpx.HTTPError:
+            return False
+
+
+APP_TYPES: tuple[type[Service], ...] = (WriterApi, StreamsWorker)

@@ -31,3 +31,19 @@ def writer(
     from writer.bench import run
 
     run(clients or [8, 32], seconds, workers)
+
+
+@app.command()
+def projections(
+    events: Annotated[int, typer.Option(help="Synthetic events preloaded on a private topic.")] = 200_000,
+    faust: Annotated[bool, typer.Option(help="Also measure the Faust worker processes (as deployed).")] = True,
+) -> None:
+    """Raw consume rate, each store's raw bulk ingest, each projection's events/s and all three together, rebuilds."""
+    import asyncio
+
+    from infra.bench_report import report
+    from streams.bench import bench, rows
+    from streams.settings import StreamsSettings
+
+    result = asyncio.run(bench(StreamsSettings(), events, faust=faust))
+    report("projections", rows(result), {"events": result.events, "orders": result.orders, "faust": faust})

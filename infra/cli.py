@@ -12,6 +12,8 @@ from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
 from infra import bench_cli, stack_cli
 from infra.errors import StackError
+from streams import cli as streams_cli
+from streams.errors import StreamsError
 from writer import cli as writer_cli
 
 app = typer.Typer(help="CQRS order pipeline operations.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -19,6 +21,8 @@ app.add_typer(stack_cli.app, name="stack")
 app.add_typer(connectors_cli.app, name="connectors")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(writer_cli.app, name="writer")
+app.add_typer(streams_cli.app, name="streams")
+app.add_typer(streams_cli.projections_app, name="projections")
 app.command("token")(writer_cli.token)
 
 
@@ -40,6 +44,6 @@ def main() -> None:
         if error.fix:
             console.print(f"[yellow]fix[/] {escape(error.fix)}", highlight=False)
         sys.exit(error.exit_code)
-    except ConnectorError as error:
+    except (ConnectorError, StreamsError) as error:  # both carry their own exit code
         Console(stderr=True).print(f"[red]error[/] {escape(str(error))}", highlight=False)
         sys.exit(error.exit_code)

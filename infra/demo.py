@@ -1,7 +1,6 @@
-"""`cqrs demo`: the README's first command. Starts the stack and the writer, registers the Debezium connector, posts
-a few commands over HTTP and shows them committed in Postgres and relayed, decoded, from Kafka.
-
-The projections into MongoDB, Elasticsearch and ClickHouse and the read API join this story as they land."""
+"""`cqrs demo`: the README's first command. Starts the stack, the writer and the projection workers, registers the
+Debezium connector, posts a few commands over HTTP and shows them committed in Postgres, relayed, decoded, from
+Kafka, and projected into every read model (MongoDB wire, Elasticsearch, ClickHouse) at the write model's version."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from infra.settings import stack_settings
+from infra.settings import Ports, stack_settings
 from infra.stack import Stack
 from infra.stack_cli import print_status
 
@@ -46,6 +45,7 @@ def run_demo() -> None:
     started = time.monotonic()
     events = tail.collect(lambda got: len(got) >= len(accepted), 60)
     _show_events(events, time.monotonic() - started)
+    _show_read_models(settings.ports, {a["aggregateId"]: a["version"] for a in accepted})
     console.print(f"writer API docs: {writer_url}/docs   ·   stop everything: uv run cqrs stack down")
 
 
@@ -91,6 +91,39 @@ def _show_write_model(port: int, order_ids: set[str]) -> None:
         table.add_column(column)
     for order_id, customer, status, currency, total, version in rows:
         table.add_row(order_id[:8], customer, status, currency, str(total), str(version))
+    console.print(table)
+
+
+def _show_read_models(ports: Ports, versions: dict[str, int]) -> None:
+    """Wait until every read model holds each order at its last accepted version, then show them side by side."""
+    import asyncio
+
+    from streams.peek import Shown, shown
+    from streams.projections import PROJECTIONS
+    from streams.settings import StreamsSettings
+
+    streams_settings = StreamsSettings(ports=ports)
+
+    async def views() -> dict[str, dict[str, Shown]]:
+        return {name: await shown(streams_settings, name, list(versions)) for name in PROJECTIONS}
+
+    started = time.monotonic()
+    seen = asyncio.run(views())
+    while time.monotonic() - started < 60 and not all(
+        view.get(order) is not None and view[order].version >= version
+        for view in seen.values()
+        for order, version in versions.items()
+    ):
+        time.sleep(0.2)
+        seen = asyncio.run(views())
+    table = Table(title=f"read models ({time.monotonic() - started:.1f} s after the events were read from Kafka)")
+    for column in ("order", "projection", "version", "status", "total", "SKUs"):
+        table.add_column(column)
+    for order in versions:
+        for name, view in seen.items():
+            row = view.get(order)
+            cells = (str(row.version), row.status, str(row.total), ", ".join(row.skus)) if row else ("-",) * 4
+            table.add_row(order[:8], name, *cells)
     console.print(table)
 
 

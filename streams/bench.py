@@ -318,3 +318,31 @@ async def bench(base: StreamsSettings, count: int, *, report: Report = print, fa
         for box in sandboxes[1:]:
             await remove(box, events=False)
         await remove(topic)
+
+
+def rows(result: BenchResult) -> list[dict[str, object]]:
+    """One scenario per projection plus "all three", with the ratios the targets are stated in."""
+    table: list[dict[str, object]] = []
+    for name in PROJECTIONS:
+        projected = result.faust_runner.get(name) or result.kafka_runner.get(name, 0.0)
+        ingest = result.raw_ingest.get(name, 0.0)
+        table.append(
+            {
+                "scenario": name,
+                "events/s (faust worker)": result.faust_runner.get(name),
+                "events/s (aiokafka runner)": result.kafka_runner.get(name),
+                "store raw bulk ingest/s": ingest,
+                "rebuild events/s": result.rebuild.get(name),
+                "÷ raw consume": round(projected / result.raw_consume, 3) if result.raw_consume else None,
+                "÷ raw ingest": round(projected / ingest, 3) if ingest else None,
+            }
+        )
+    table.append(
+        {
+            "scenario": "all three",
+            "events/s (faust worker)": result.all_three or None,
+            "raw consume/s": result.raw_consume,
+            "÷ raw consume": round(result.all_three / result.raw_consume, 3) if result.raw_consume else None,
+        }
+    )
+    return table

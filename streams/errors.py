@@ -6,6 +6,9 @@ from __future__ import annotations
 class StreamsError(Exception):
     """Base of the errors raised by the streams package."""
 
+    exit_code = 1
+    """What `cqrs` exits with when this error ends a command."""
+
 
 class PoisonEvent(StreamsError):
     """An event this projection cannot apply, however often it retries: it goes to the DLQ.
@@ -46,6 +49,8 @@ class SinkError(StreamsError):
 
 
 class UnknownProjection(StreamsError):
+    exit_code = 2
+
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(f"no projection named {name!r}; known: {', '.join(known)}")
         self.name = name
@@ -57,3 +62,5 @@ class TargetError(StreamsError):
 
 class MissingTopic(StreamsError):
     """A topic the projections need does not exist (the broker does not create topics on demand)."""
+
+    exit_code = 3

@@ -13,6 +13,7 @@ import pytest
 from schemas.envelope import EventEnvelope
 from schemas.events import OrderItemRemoved
 from streams.dlq import DeadLetterQueue, KafkaDeadLetterLog
+from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.records import Record
 from streams.settings import StreamsSettings
@@ -20,7 +21,7 @@ from tests.streams.conftest import create_topics
 from tests.streams.future_schema import encode_with_future_schema, upgraded_decoder
 from tests.streams.history import History, as_records, line, raw_record
 from tests.streams.pipeline import Background, cli_env, produce, until
-from tests.streams.read_models import expected, shown
+from tests.streams.read_models import expected
 
 pytestmark = pytest.mark.stack
 

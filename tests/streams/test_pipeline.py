@@ -12,12 +12,13 @@ import pytest
 from redis.asyncio import Redis
 
 from streams.checkpoints import Checkpoints
+from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 from tests.streams.conftest import create_topics
 from tests.streams.history import History, line, sample_histories
 from tests.streams.pipeline import Background, produce, reset_group, run_until_caught_up, until
-from tests.streams.read_models import analytics_totals, expected, expected_revenue, shown
+from tests.streams.read_models import analytics_totals, expected, expected_revenue
 
 pytestmark = pytest.mark.stack
 

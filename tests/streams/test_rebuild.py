@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.rebuild import RebuildProgress, rebuild
 from streams.settings import StreamsSettings
@@ -17,7 +18,7 @@ from streams.sinks.mongo import MongoTargets
 from tests.streams.conftest import create_topics
 from tests.streams.history import History, line, sample_histories
 from tests.streams.pipeline import Background, produce, run_until_caught_up, until
-from tests.streams.read_models import expected, shown
+from tests.streams.read_models import expected
 from tests.streams.test_pipeline import interleaved
 
 pytestmark = pytest.mark.stack

@@ -12,12 +12,13 @@ from decimal import Decimal
 import psutil
 import pytest
 
+from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 from tests.streams.conftest import create_topics
 from tests.streams.history import sample_histories
 from tests.streams.pipeline import cli_env, produce, until
-from tests.streams.read_models import analytics_totals, expected, expected_revenue, shown
+from tests.streams.read_models import analytics_totals, expected, expected_revenue
 from tests.streams.test_pipeline import interleaved
 
 pytestmark = pytest.mark.stack
