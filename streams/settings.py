@@ -23,6 +23,12 @@ class StreamsSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     ports: Ports = Field(default_factory=_ports)
+    # Per-service hosts, for networks where each service has its own name (docker-compose); default: `host`.
+    kafka_host: str | None = None
+    mongo_host: str | None = None
+    elasticsearch_host: str | None = None
+    clickhouse_host: str | None = None
+    redis_host: str | None = None
 
     topic: str = "events.Order"
     group_prefix: str = ""
@@ -55,19 +61,23 @@ class StreamsSettings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.ports.kafka}"
+        return f"{self.kafka_host or self.host}:{self.ports.kafka}"
 
     @property
     def mongo_url(self) -> str:
-        return f"mongodb://{self.host}:{self.ports.ferretdb}/"
+        return f"mongodb://{self.mongo_host or self.host}:{self.ports.ferretdb}/"
 
     @property
     def elasticsearch_url(self) -> str:
-        return f"http://{self.host}:{self.ports.elasticsearch}"
+        return f"http://{self.elasticsearch_host or self.host}:{self.ports.elasticsearch}"
 
     @property
     def redis_url(self) -> str:
-        return f"redis://{self.host}:{self.ports.redis}/0"
+        return f"redis://{self.redis_host or self.host}:{self.ports.redis}/0"
+
+    @property
+    def clickhouse_server(self) -> str:
+        return self.clickhouse_host or self.host
 
     def group_id(self, projection: str, generation: int) -> str:
         """The consumer group of one generation of a projection: a rebuild starts a fresh group at offset 0."""

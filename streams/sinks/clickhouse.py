@@ -110,7 +110,7 @@ class ClickHouseTargets(Targets):
     async def _connected(self) -> AsyncClient:
         if self._client is None:
             self._client = await clickhouse_connect.get_async_client(
-                host=self._settings.host,
+                host=self._settings.clickhouse_server,
                 port=self._settings.ports.clickhouse,
                 username=self._settings.clickhouse_user,
                 password=self._settings.clickhouse_password,
