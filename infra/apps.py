@@ -51,6 +51,38 @@ class WriterApi(Service):
             return False
 
 
+class ReadApi(Service):
+    """The query API (`python -m readapi.cli serve`); it reads what the streams workers project."""
+
+    name = "readapi"
+    version = "this checkout"
+    depends_on = ("postgres", "redis", "ferretdb", "elasticsearch", "clickhouse")
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports.readapi
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def install(self) -> None:
+        """Code of this checkout: nothing to fetch."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "readapi.cli", "serve", "--port", str(self.port)]
+
+    def env(self) -> dict[str, str]:
+        database_url = f"postgresql://postgres@127.0.0.1:{self.settings.ports.postgres}/orders"
+        return {"CQRS_READAPI_DATABASE_URL": database_url, "CQRS_READAPI_HOST": "127.0.0.1"}
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health/ready", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 class StreamsWorker(Service):
     """The projection workers: a supervisor with one Faust worker process per projection."""
 
@@ -96,4 +128,4 @@ class StreamsWorker(Service):
             return False
 
 
-APP_TYPES: tuple[type[Service], ...] = (WriterApi, StreamsWorker)
+APP_TYPES: tuple[type[Service], ...] = (WriterApi, StreamsWorker, ReadApi)

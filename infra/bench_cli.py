@@ -47,3 +47,42 @@ def projections(
 
     result = asyncio.run(bench(StreamsSettings(), events, faust=faust))
     report("projections", rows(result), {"events": result.events, "orders": result.orders, "faust": faust})
+
+
+@app.command()
+def e2e(
+    rate: Annotated[list[int] | None, typer.Option(help="Command rates (open loop).")] = None,
+    seconds: Annotated[float, typer.Option(help="Seconds per rate.")] = 20.0,
+    sample_every: Annotated[int, typer.Option(help="Time one accepted command in this many.")] = 10,
+) -> None:
+    """Accepted → visible in MongoDB, Elasticsearch and ClickHouse at fixed command rates; table, JSON and PNG."""
+    from infra.e2e.bench import run
+
+    run(rate or [100, 500, 1000], seconds, sample_every)
+
+
+@app.command()
+def readapi(
+    clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 32,
+    seconds: Annotated[float, typer.Option(help="Seconds per scenario (five scenarios).")] = 3.0,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes of the read API.")] = 2,
+    orders: Annotated[int, typer.Option(help="Orders seeded into the bench's own read models.")] = 1000,
+) -> None:
+    """Cached/uncached detail, list, search and analytics: req/s and p50/p99 with concurrent clients."""
+    from readapi.bench import run
+
+    run(clients, seconds, workers, orders)
+
+
+@app.command("import")
+def import_(
+    orders: Annotated[int, typer.Option(min=1, help="create-order commands to import.")] = 100_000,
+    chunk_lines: Annotated[int, typer.Option(min=1, help="Lines per batch request.")] = 10_000,
+    parallel: Annotated[int, typer.Option(min=1, help="Batch requests in flight at once.")] = 2,
+    read_model_timeout: Annotated[float, typer.Option(help="Seconds to wait for the read models.")] = 600.0,
+    url: Annotated[str | None, typer.Option(help="A writer to use instead of the stack's writer app.")] = None,
+) -> None:
+    """Orders through POST /commands/batch: commands/s, and the time until every read model has them all."""
+    from writer.bench_import import run
+
+    run(orders, chunk_lines, parallel, read_model_timeout, url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +13,7 @@ from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
 from infra import bench_cli, stack_cli
 from infra.errors import StackError
+from readapi import cli as readapi_cli
 from streams import cli as streams_cli
 from streams.errors import StreamsError
 from writer import cli as writer_cli
@@ -21,6 +23,7 @@ app.add_typer(stack_cli.app, name="stack")
 app.add_typer(connectors_cli.app, name="connectors")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(writer_cli.app, name="writer")
+app.add_typer(readapi_cli.app, name="readapi")
 app.add_typer(streams_cli.app, name="streams")
 app.add_typer(streams_cli.projections_app, name="projections")
 app.command("token")(writer_cli.token)
@@ -32,6 +35,29 @@ def demo() -> None:
     from infra.demo import run_demo
 
     run_demo()
+
+
+@app.command()
+def chaos(
+    service: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Scenarios to run (default: all, one after another).")
+    ] = None,
+    rate: Annotated[int, typer.Option(help="Commands/s of steady load.")] = 200,
+    seconds: Annotated[float, typer.Option(help="Seconds of load per scenario; the kill comes at a third.")] = 60.0,
+    down_s: Annotated[float, typer.Option(help="Seconds the killed service stays down.")] = 5.0,
+    converge_s: Annotated[float, typer.Option(help="Bound for every read model to converge.")] = 120.0,
+) -> None:
+    """SIGKILL and restart Connect, Kafka, the streams worker, the read API and PostgreSQL under load; check that
+    every accepted command is in every read model exactly once. Exit code 1 if any scenario lost or doubled."""
+    from infra.e2e.chaos import SCENARIOS, run
+
+    unknown = sorted(set(service or ()) - set(SCENARIOS))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}", param_hint="--service"
+        )
+    if not run(list(service or SCENARIOS), rate, seconds, down_s, converge_s):
+        raise typer.Exit(1)
 
 
 def main() -> None:

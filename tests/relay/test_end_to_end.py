@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
@@ -19,16 +17,6 @@ from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture(scope="module")
-def worker(relay: Stack) -> Iterator[Stack]:
-    streams = Stack(relay.settings, ["streams"])
-    was_running = streams.status()[0].pid is not None
-    streams.up()
-    yield streams
-    if not was_running and os.environ.get("CQRS_KEEP_STACK") != "1":
-        streams.down()
 
 
 def _item(n: int) -> dict[str, object]:
@@ -94,15 +82,15 @@ async def converged(settings: StreamsSettings, want: dict[str, Shown], within: f
 
 
 async def test_commands_over_http_arrive_in_every_read_model_as_the_write_model_holds_them(
-    api: httpx.Client, worker: Stack
+    api: httpx.Client, pipeline: Stack
 ) -> None:
-    database_url = f"postgresql://postgres@127.0.0.1:{worker.settings.ports.postgres}/orders"
+    database_url = f"postgresql://postgres@127.0.0.1:{pipeline.settings.ports.postgres}/orders"
     order_ids = tell_stories(api, orders=25, seed=7)
     remove_first_lines(api, database_url, order_ids)
     want = write_model(database_url, order_ids)
     assert len(want) == 25
 
-    seen = await converged(StreamsSettings(ports=worker.settings.ports), want, within=120)
+    seen = await converged(StreamsSettings(ports=pipeline.settings.ports), want, within=120)
 
     for name, view in seen.items():
         assert view == want, name

@@ -1,0 +1,6 @@
+"""End-to-end load, freshness and fault checks on the whole running pipeline (`cqrs bench e2e`, `cqrs chaos`).
+
+`mix` chooses realistic commands from what a client knows; `reference` is the in-memory model of what the writer
+accepted; `load` posts commands open-loop at a fixed rate; `freshness` times accepted → visible per store; `wire`
+reads what reached `events.Order`; `chaos` kills and restarts services under load and checks convergence.
+"""

@@ -1,0 +1,104 @@
+"""`cqrs bench e2e`: open-loop command load at fixed rates and how fresh each read model is (accepted → visible).
+
+Per rate: a realistic command mix posted open-loop for `seconds`; one accepted command in `sample_every` is timed
+until each store shows its version. The table gives p50/p95/p99 per store and rate next to the writer's own
+latency; the JSON keeps the rows, the PNG beside it shows every sample over time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from infra.bench_report import latency_summary, report
+from infra.e2e.freshness import STORES, FreshnessProbe, Sample
+from infra.e2e.load import LoadResult, OpenLoop
+from infra.e2e.mix import CommandMix
+from infra.e2e.plot import draw
+from infra.e2e.reference import Reference
+from infra.settings import StackSettings, stack_settings
+from streams.settings import StreamsSettings
+
+console = Console()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    writer_url: str
+    token: str
+    streams: StreamsSettings
+
+
+def prepare(settings: StackSettings) -> Target:
+    """The whole pipeline up: services, writer, projection workers, the registered connector."""
+    from connectors.cli import register
+    from infra.stack import Stack
+    from writer.security import Role
+    from writer.settings import WriterSettings
+    from writer.tokens import mint_token
+
+    Stack(settings, ["writer", "streams"]).up()
+    register("orders-outbox", wait=90)
+    token = mint_token(WriterSettings(), subject="bench-e2e", roles=[Role.STAFF])
+    return Target(f"http://127.0.0.1:{settings.ports.writer}", token, StreamsSettings(ports=settings.ports))
+
+
+def client(target: Target) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    headers = {"Authorization": f"Bearer {target.token}"}
+    return httpx.AsyncClient(base_url=target.writer_url, headers=headers, limits=limits, timeout=10)
+
+
+async def measure(target: Target, rate: int, seconds: float, sample_every: int) -> tuple[LoadResult, FreshnessProbe]:
+    reference = Reference()
+    probe = FreshnessProbe(target.streams, every=sample_every)
+    await probe.start()
+    async with client(target) as http:
+        result = await OpenLoop(http, reference, CommandMix(reference, seed=rate)).run(rate, seconds, probe.on_accepted)
+    await probe.stop(drain_s=60)
+    return result, probe
+
+
+def row(result: LoadResult, probe: FreshnessProbe, behind: dict[str, int]) -> dict[str, Any]:
+    http = latency_summary(result.latencies_ms)
+    cells: dict[str, Any] = {
+        "scenario": f"{result.rate}/s for {result.seconds:.0f} s",
+        "achieved commands/s": round(result.achieved_rate, 1),
+        "accepted": len(result.accepted),
+        "refused (retried)": sum(result.refused.values()),
+        "http p50 ms": http["p50_ms"],
+        "http p99 ms": http["p99_ms"],
+    }
+    for store in STORES.values():
+        timed = [s.accepted_ms for s in probe.samples if s.store == store]
+        summary = latency_summary(timed)
+        cells |= {
+            f"{store} p50 ms": summary["p50_ms"],
+            f"{store} p95 ms": summary["p95_ms"],
+            f"{store} p99 ms": summary["p99_ms"],
+        }
+    cells["samples/store"] = len(probe.samples) // len(STORES)
+    cells["never visible"] = probe.pending
+    cells["store behind announcement"] = sum(behind.values())
+    return cells
+
+
+def run(rates: list[int], seconds: float, sample_every: int) -> None:
+    settings = stack_settings()
+    with console.status("starting the pipeline (stack, writer, projections, connector)…"):
+        target = prepare(settings)
+    rows = []
+    samples: dict[int, list[Sample]] = {}
+    for rate in rates:
+        with console.status(f"{rate} commands/s for {seconds:.0f} s…"):
+            result, probe = asyncio.run(measure(target, rate, seconds, sample_every))
+            sampled = {s.order_id: s.version for s in result.accepted[::sample_every]}
+            behind = asyncio.run(probe.verify(sampled))
+        rows.append(row(result, probe, behind))
+        samples[rate] = probe.samples
+    path = report("e2e", rows, {"rates": rates, "seconds": seconds, "sample_every": sample_every}, console)
+    console.print(f"saved {draw(samples, path.with_suffix('.png')).name} beside it")

@@ -1,0 +1,190 @@
+"""`cqrs chaos`: SIGKILL one part of the pipeline under steady load, restart it, and prove nothing was lost or doubled.
+
+Per scenario: open-loop commands at `rate` for `seconds`; a third of the way in, the service's whole process group
+gets SIGKILL; `down_s` later it is started again (`cqrs stack up NAME`). The load keeps going throughout: commands
+without a definite answer are retried with their Idempotency-Key (`infra.e2e.load`). Then every read model must
+converge to the reference model built from the 202 answers, within `converge_s`:
+
+- lost on the wire: an accepted (order, version) that never reached `events.Order`;
+- duplicated on the wire: events Debezium delivered again after a restart (allowed: at-least-once, by eventId);
+- effects doubled: a read model showing the accepted version with other lines or totals, or a version beyond it;
+- effects lost: a read model still short of the accepted version when the bound ran out.
+
+If the connector's task is FAILED after a restart, the scenario restarts it as an operator would
+(`cqrs connectors register` does the same) and reports that it had to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.client import ConnectClient
+from connectors.settings import ConnectorSettings
+from infra.e2e.bench import Target, client
+from infra.e2e.load import LoadResult, OpenLoop
+from infra.e2e.mix import CommandMix
+from infra.e2e.reference import Reference
+from infra.e2e.wire import WireReport, end_offsets, read_since
+from infra.process import kill_hard
+from infra.settings import StackSettings
+from infra.stack import Stack
+from streams.peek import Shown, shown
+from streams.projections import PROJECTIONS
+
+log = logging.getLogger(__name__)
+SCENARIOS = ("connect", "kafka", "streams", "readapi", "postgres")
+CONNECTOR = "orders-outbox"
+
+
+@dataclass(slots=True)
+class ScenarioResult:
+    service: str
+    load: LoadResult
+    wire: WireReport = field(default_factory=WireReport)
+    lost_on_wire: int = 0
+    doubled: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, int] = field(default_factory=dict)
+    converged_s: float | None = None
+    connector_restarted: bool = False
+    restart_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.lost_on_wire == 0
+            and not any(self.doubled.values())
+            and not any(self.lost.values())
+            and self.converged_s is not None
+            and not self.load.anomalies
+            and not self.load.rejected
+            and self.load.unresolved == 0
+        )
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "scenario": f"kill -9 {self.service}",
+            "accepted": len(self.load.accepted),
+            "refused (retried)": sum(self.load.refused.values()),
+            "rejected 4xx": sum(self.load.rejected.values()),
+            "restart s": round(self.restart_s, 1),
+            "events lost": self.lost_on_wire,
+            "duplicated on wire": self.wire.duplicates,
+            "effects doubled": sum(self.doubled.values()),
+            "effects lost": sum(self.lost.values()),
+            "converged s": round(self.converged_s, 1) if self.converged_s is not None else "no",
+            "connector restarted": "yes" if self.connector_restarted else "no",
+            "verdict": "ok" if self.ok else "FAILED",
+        }
+
+
+def available(settings: StackSettings, service: str) -> bool:
+    return service in Stack(settings).by_name
+
+
+async def run_scenario(
+    target: Target,
+    settings: StackSettings,
+    service: str,
+    *,
+    rate: int,
+    seconds: float,
+    down_s: float,
+    converge_s: float,
+) -> ScenarioResult:
+    bootstrap = f"127.0.0.1:{settings.ports.kafka}"
+    since = await end_offsets(bootstrap)
+    reference = Reference()
+    async with client(target) as http:
+        load = asyncio.create_task(
+            OpenLoop(http, reference, CommandMix(reference, seed=len(service))).run(rate, seconds)
+        )
+        await asyncio.sleep(seconds / 3)
+        started = time.monotonic()
+        await asyncio.to_thread(_kill, settings, service)
+        await asyncio.sleep(down_s)
+        connector_restarted = await asyncio.to_thread(_restart, settings, service)
+        restart_s = time.monotonic() - started
+        result = ScenarioResult(service, await load, connector_restarted=connector_restarted, restart_s=restart_s)
+    want = reference.expected()
+    waited = time.monotonic()
+    seen = await _converge(target, want, converge_s)
+    converged = all(view == want for view in seen.values())
+    result.converged_s = time.monotonic() - waited if converged else None
+    for name, view in seen.items():
+        result.doubled[name] = sum(1 for order, shown_ in view.items() if _doubled(shown_, want[order]))
+        result.lost[name] = sum(1 for order in want if order not in view or view[order].version < want[order].version)
+    result.wire = await read_since(bootstrap, since, set(want))
+    result.lost_on_wire = len(reference.versions() - result.wire.versions)
+    return result
+
+
+def _kill(settings: StackSettings, service: str) -> None:
+    pid = Stack(settings, [service]).status()[0].pid
+    if pid is None:
+        raise RuntimeError(f"{service} is not running: nothing to kill")
+    kill_hard(pid)
+
+
+def _restart(settings: StackSettings, service: str) -> bool:
+    """Start the killed service again; then make sure the connector runs. True if its task had to be restarted."""
+    Stack(settings, [service]).up()
+    with ConnectClient(ConnectorSettings().connect_url) as connect:
+        try:
+            connect.wait_running(CONNECTOR, timeout_s=60, failed_grace_s=20)
+            return False
+        except Exception as error:  # FAILED (or not yet assigned) after the grace: the operator's restart
+            log.warning("connector not running after restarting %s (%s); restarting its tasks", service, error)
+            connect.restart_failed(CONNECTOR)
+            connect.wait_running(CONNECTOR, timeout_s=120)
+            return True
+
+
+async def _converge(target: Target, want: dict[str, Shown], within: float) -> dict[str, dict[str, Shown]]:
+    deadline = time.monotonic() + within
+    orders = list(want)
+    while True:
+        seen = {name: await shown(target.streams, name, orders) for name in PROJECTIONS}
+        if all(view == want for view in seen.values()) or time.monotonic() > deadline:
+            return seen
+        await asyncio.sleep(1.0)
+
+
+def _doubled(seen: Shown, want: Shown) -> bool:
+    """Beyond the accepted version, or at it with other lines or totals: an effect applied twice (or wrongly)."""
+    return seen.version > want.version or (seen.version == want.version and seen != want)
+
+
+def run(services: list[str], rate: int, seconds: float, down_s: float, converge_s: float) -> bool:
+    """Every scenario in turn on the running pipeline; prints the table, saves JSON; True if all held."""
+    from rich.console import Console
+
+    from infra.bench_report import report
+    from infra.e2e.bench import prepare
+    from infra.settings import stack_settings
+
+    console = Console()
+    settings = stack_settings()
+    with console.status("starting the pipeline (stack, writer, projections, connector)…"):
+        target = prepare(settings)
+        if "readapi" in services and available(settings, "readapi"):
+            Stack(settings, ["readapi"]).up()
+    results = []
+    for service in services:
+        if not available(settings, service):
+            console.print(f"[yellow]skipped[/] {service}: not part of this stack")
+            continue
+        with console.status(f"kill -9 {service} under {rate} commands/s…"):
+            results.append(
+                asyncio.run(
+                    run_scenario(
+                        target, settings, service, rate=rate, seconds=seconds, down_s=down_s, converge_s=converge_s
+                    )
+                )
+            )
+    options = {"rate": rate, "seconds": seconds, "down_s": down_s, "converge_bound_s": converge_s}
+    report("chaos", [result.row() for result in results], options, console)
+    return all(result.ok for result in results)

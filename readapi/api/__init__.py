@@ -1,0 +1,1 @@
+"""The HTTP side of the read API (FastAPI): routes, auth, problems, metrics."""

@@ -1,0 +1,92 @@
+"""The read API's FastAPI application: `create_app()` (also the uvicorn factory, reading settings from the env)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from readapi.api import health, metrics, routes_analytics, routes_orders, routes_search
+from readapi.api.metrics import RequestMetricsMiddleware
+from readapi.api.openapi import document_problems
+from readapi.api.problems import install_problem_handlers
+from readapi.api.services import Services
+from readapi.cache import ResponseCache
+from readapi.freshness import CheckpointMirror
+from readapi.reads import DETAIL
+from readapi.settings import ReadApiSettings, readapi_settings
+from readapi.stores.analytics import ClickHouseAnalytics
+from readapi.stores.mongo import MongoOrderViews
+from readapi.stores.search import ElasticsearchOrderSearch
+from readapi.stores.summaries import PostgresOrderSummaries
+from readapi.waiter import VersionWaiter
+from writer.api.middleware import CorrelationIdMiddleware
+from writer.logs import configure_logging
+from writer.tokens import TokenVerifier
+
+
+def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
+    settings = settings or readapi_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="CQRS order read API",
+        version="1.0.0",
+        description="Orders, search and analytics from the projections, with freshness metadata and "
+        "read-your-writes (`minVersion`). Every error is an RFC 9457 problem (application/problem+json).",
+        lifespan=_lifespan(settings),
+    )
+    app.include_router(routes_search.router)  # before /orders/{orderId}
+    app.include_router(routes_orders.router)
+    app.include_router(routes_analytics.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    install_problem_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(CorrelationIdMiddleware)
+    document_problems(app)
+    return app
+
+
+def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        streams, timeout_s = settings.streams, settings.store_timeout_s
+        async with contextlib.AsyncExitStack() as stack:
+            redis = Redis.from_url(streams.redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+            stack.push_async_callback(redis.aclose)
+            mirror = CheckpointMirror(redis, streams.redis_prefix)
+            views = MongoOrderViews.connect(streams, pointer_ttl_s=settings.pointer_ttl_s, timeout_s=timeout_s)
+            stack.push_async_callback(views.close)
+            search = ElasticsearchOrderSearch.connect(streams, timeout_s=timeout_s)
+            stack.push_async_callback(search.close)
+            analytics = ClickHouseAnalytics(
+                streams,
+                user=settings.clickhouse_user,
+                password=settings.clickhouse_password.get_secret_value(),
+                timeout_s=timeout_s,
+            )
+            stack.push_async_callback(analytics.close)
+            summaries = PostgresOrderSummaries.create(settings.database_url, timeout_s=timeout_s)
+            await summaries.open()
+            stack.push_async_callback(summaries.close)
+            waiter = VersionWaiter(Redis.from_url(streams.redis_url), mirror, [DETAIL])
+            await waiter.start()
+            stack.push_async_callback(waiter.stop)
+            app.state.services = Services(
+                settings=settings,
+                views=views,
+                search=search,
+                analytics=analytics,
+                summaries=summaries,
+                mirror=mirror,
+                waiter=waiter,
+                cache=ResponseCache(redis, settings.cache_prefix, streams.redis_prefix),
+                tokens=TokenVerifier(settings.token_settings()),
+                stores={"mongo": views, "elasticsearch": search, "clickhouse": analytics, "postgres": summaries},
+            )
+            yield
+
+    return lifespan

@@ -1,0 +1,34 @@
+"""What the routes need from the running app, built once in the lifespan and kept on `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from fastapi import Request
+
+from readapi.cache import ResponseCache
+from readapi.freshness import CheckpointMirror
+from readapi.ports import Analytics, OrderSearch, OrderSummaries, OrderViews, Readiness
+from readapi.settings import ReadApiSettings
+from readapi.waiter import VersionWaiter
+from writer.tokens import TokenVerifier
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: ReadApiSettings
+    views: OrderViews
+    search: OrderSearch
+    analytics: Analytics
+    summaries: OrderSummaries
+    mirror: CheckpointMirror
+    waiter: VersionWaiter
+    cache: ResponseCache
+    tokens: TokenVerifier
+    stores: dict[str, Readiness]
+
+
+async def get_services(request: Request) -> Services:
+    """FastAPI dependency (async: a plain function would cost a thread-pool hop per request)."""
+    return cast(Services, request.app.state.services)

@@ -1,0 +1,73 @@
+"""`cqrs readapi serve`: the query API under uvicorn (the root CLI mounts `app` as `cqrs readapi`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Annotated
+
+import typer
+
+from readapi.settings import ReadApiSettings, readapi_settings
+
+app = typer.Typer(help="The query side: orders, search and analytics over HTTP.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 58002).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes, each with its own clients.")] = None,
+) -> None:
+    """Run the read API under uvicorn; every setting also comes from `CQRS_READAPI_*` (names: `CQRS_STREAMS_*`)."""
+    from writer.logs import configure_logging
+
+    # Workers are separate processes that build their settings from the environment: pass overrides there.
+    for name, value in {"HOST": host, "PORT": port, "WORKERS": workers}.items():
+        if value is not None:
+            os.environ[f"CQRS_READAPI_{name}"] = str(value)
+    readapi_settings.cache_clear()
+    settings = readapi_settings()
+    configure_logging(settings.log_level)
+    metrics_dir = None
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker keeps its own counters; a shared directory lets /metrics report all of them.
+        metrics_dir = tempfile.mkdtemp(prefix="readapi-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _run_uvicorn(settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document (no store is contacted)."""
+    import json
+
+    from readapi.api.app import create_app
+
+    typer.echo(json.dumps(create_app(ReadApiSettings()).openapi(), indent=2))
+
+
+def _run_uvicorn(settings: ReadApiSettings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "readapi.api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,  # keep our JSON logging
+        access_log=False,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    app()

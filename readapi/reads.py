@@ -1,0 +1,144 @@
+"""The read flows: consult the checkpoint mirror, wait for a `minVersion` if asked, answer from the cache or the
+store, and say how fresh the answer is. No HTTP here; the routes parse and authorize, these functions read.
+
+Which projection backs which view (and so whose announcements a wait listens to, whose position keys the cache):
+detail, items and list → `orders-mongo`; search → `orders-search`; analytics → `orders-analytics`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from readapi.api.auth import require_visible, visible
+from readapi.api.envelope import MetaInfo, PageInfo, dumps
+from readapi.api.metrics import CACHE, WAIT_SECONDS, WAITS
+from readapi.api.services import Services
+from readapi.ports import ViewPosition
+from readapi.queries import ListQuery, SearchQuery
+from streams.projections.analytics import AnalyticsProjection
+from streams.projections.detail import DetailProjection
+from streams.projections.search import SearchProjection
+
+DETAIL = DetailProjection.name
+SEARCH = SearchProjection.name
+ANALYTICS = AnalyticsProjection.name
+
+
+@dataclass(frozen=True, slots=True)
+class ReadYourWrite:
+    """`minVersion` of one order, and how long to wait for it."""
+
+    order_id: str
+    min_version: int
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    data: bytes
+    meta: MetaInfo
+    page: PageInfo | None = None
+
+
+async def order_detail(
+    services: Services, order_id: str, scope: str | None, wait: ReadYourWrite | None, *, use_cache: bool = True
+) -> Answer:
+    cache_prefix = services.cache.detail_prefix() if use_cache else ""  # "" = look nothing up
+    lookup = await services.mirror.detail(DETAIL, order_id, cache_prefix=cache_prefix)
+    if wait is not None and (lookup.applied_version or 0) < wait.min_version:
+        if await _wait(services, DETAIL, wait) is not None:
+            lookup = await services.mirror.detail(DETAIL, order_id, cache_prefix=cache_prefix)
+    elif wait is not None:
+        WAITS.labels(DETAIL, "immediate").inc()
+    minimum = wait.min_version if wait is not None else 0
+    if lookup.cached is not None:
+        # The entry's key is the applied version, its header the version it holds: both are the same by construction.
+        header, _, data = lookup.cached.partition(b"\n")
+        customer_id, version, updated_at = json.loads(header)
+        require_visible(scope, order_id, customer_id)
+        CACHE.labels("detail", "hit").inc()
+        return Answer(data, MetaInfo(updated_at, version, cached=True, stale=version < minimum))
+    CACHE.labels("detail", "miss").inc()
+    document = visible(scope, order_id, await services.views.get(order_id))
+    data = dumps(document)
+    version = int(document["version"])
+    if lookup.generation is not None:
+        header = dumps([document["customerId"], version, document["updatedAt"]])
+        key = services.cache.detail_key(lookup.generation, order_id, version)
+        await services.cache.put(key, header + b"\n" + data, services.settings.detail_cache_ttl_s)
+    return Answer(data, MetaInfo(document["updatedAt"], version, stale=version < minimum))
+
+
+async def strong_order_detail(services: Services, order_id: str, scope: str | None, min_version: int | None) -> Answer:
+    """The write model's summary row: as fresh as the last committed command, so there is nothing to wait for."""
+    document = visible(scope, order_id, await services.summaries.get(order_id))
+    version = int(document["version"])
+    stale = min_version is not None and version < min_version
+    return Answer(dumps(document), MetaInfo(document["updatedAt"], version, stale=stale))
+
+
+async def order_list(
+    services: Services, query: ListQuery, wait: ReadYourWrite | None, *, use_cache: bool = True
+) -> Answer:
+    stale = wait is not None and await _wait(services, DETAIL, wait) is None
+    position = await services.mirror.position(DETAIL)
+    page_info = (query.page.page, query.page.limit)
+    key = _page_key(services, "list", position, query.key())
+    if use_cache and key is not None and (cached := await services.cache.get(key)) is not None:
+        CACHE.labels("list", "hit").inc()
+        total, _, data = cached.partition(b"\n")
+        return Answer(data, MetaInfo.of_view(position, cached=True, stale=stale), PageInfo(*page_info, int(total)))
+    CACHE.labels("list", "miss" if key else "bypass").inc()
+    page = await services.views.list(query)
+    data = dumps(page.items)
+    if key is not None:
+        await services.cache.put(key, b"%d\n" % page.total + data, services.settings.list_cache_ttl_s)
+    return Answer(data, MetaInfo.of_view(position, stale=stale), PageInfo(*page_info, page.total))
+
+
+async def order_search(services: Services, query: SearchQuery, *, use_cache: bool = True) -> Answer:
+    position = await services.mirror.position(SEARCH)
+    page_info = (query.page.page, query.page.limit)
+    # A flushed document is searchable only after the index's next refresh: an answer is cached only when the last
+    # flush is older than a refresh, so the cached page holds everything up to the position in its key.
+    refreshed = position.flushed_ms is not None and (
+        time.time() * 1000 - position.flushed_ms >= services.settings.search_refresh_s * 1000
+    )
+    key = _page_key(services, "search", position, query.key()) if refreshed else None
+    if use_cache and key is not None and (cached := await services.cache.get(key)) is not None:
+        CACHE.labels("search", "hit").inc()
+        total, _, data = cached.partition(b"\n")
+        return Answer(data, MetaInfo.of_view(position, cached=True), PageInfo(*page_info, int(total)))
+    CACHE.labels("search", "miss" if key else "bypass").inc()
+    page = await services.search.search(query)
+    data = dumps(page.items)
+    if key is not None:
+        await services.cache.put(key, b"%d\n" % page.total + data, services.settings.list_cache_ttl_s)
+    return Answer(data, MetaInfo.of_view(position), PageInfo(*page_info, page.total))
+
+
+async def analytics_position(services: Services) -> ViewPosition:
+    return await services.mirror.position(ANALYTICS)
+
+
+def items_of(answer: Answer, page: int, limit: int) -> Answer:
+    lines = json.loads(answer.data)["items"]
+    start = (page - 1) * limit
+    return Answer(dumps(lines[start : start + limit]), answer.meta, PageInfo(page, limit, len(lines)))
+
+
+def _page_key(services: Services, view: str, position: ViewPosition, query: str) -> str | None:
+    if position.generation is None:
+        return None  # nothing was ever flushed: no position to key on
+    return services.cache.page_key(view, position.generation, position.position, query)
+
+
+async def _wait(services: Services, projection: str, wait: ReadYourWrite) -> int | None:
+    started = time.perf_counter()
+    reached = await services.waiter.wait(projection, wait.order_id, wait.min_version, wait.timeout_s)
+    waited = time.perf_counter() - started
+    WAIT_SECONDS.labels(projection).observe(waited)
+    WAITS.labels(projection, "timeout" if reached is None else "woken").inc()
+    return reached

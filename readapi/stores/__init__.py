@@ -1,0 +1,1 @@
+"""One adapter per read store, each implementing the ports of `readapi.ports` and nothing else."""

@@ -1,0 +1,38 @@
+"""The fault suite, shortened: SIGKILL each part of the pipeline under load, restart it, and check against the
+reference model that every accepted command is in every read model exactly once (`cqrs chaos` is the long form)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from infra.e2e.bench import Target, prepare
+from infra.e2e.chaos import SCENARIOS, available, run_scenario
+from infra.stack import Stack
+
+pytestmark = [pytest.mark.stack, pytest.mark.disruptive]
+
+
+@pytest.fixture(scope="module")
+def target(pipeline: Stack) -> Target:
+    return prepare(pipeline.settings)
+
+
+@pytest.mark.parametrize("service", SCENARIOS)
+def test_a_killed_service_loses_and_doubles_nothing(target: Target, pipeline: Stack, service: str) -> None:
+    if not available(pipeline.settings, service):
+        pytest.skip(f"{service} is not part of this stack yet")
+    Stack(pipeline.settings, [service]).up()
+    result = asyncio.run(
+        run_scenario(target, pipeline.settings, service, rate=30, seconds=12, down_s=3, converge_s=150)
+    )
+    print("\n", result.row())
+    assert len(result.load.accepted) >= 300  # the load went on through the outage (with retries)
+    assert result.load.anomalies == []
+    assert not result.load.rejected
+    assert result.load.unresolved == 0
+    assert result.lost_on_wire == 0
+    assert result.converged_s is not None, f"not converged: lost {result.lost}, doubled {result.doubled}"
+    assert not any(result.doubled.values())
+    assert not any(result.lost.values())

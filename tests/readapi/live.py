@@ -1,0 +1,88 @@
+"""The whole pipeline for read-your-writes tests: commands over HTTP to the writer (stack app), Debezium relaying
+them to `events.Order`, a live detail projection in this process on a sandbox that follows that topic from its end,
+and the read API on that sandbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from infra.stack import Stack
+from readapi.reads import DETAIL
+from streams.sandbox import create_topics, remove
+from streams.settings import StreamsSettings
+from tests.readapi.conftest import client_of, readapi_settings, running_app, token
+from tests.readapi.seed import start_at_end
+from tests.streams.conftest import unique_settings
+from tests.streams.pipeline import Background
+from writer.security import Role
+
+EVENTS_TOPIC = "events.Order"
+
+
+@dataclass
+class Live:
+    streams: StreamsSettings
+    app: FastAPI
+    writer: httpx.AsyncClient
+    reader: httpx.AsyncClient
+    customer: str = field(default_factory=lambda: f"rw-{uuid.uuid4().hex[:8]}")
+    background: Background | None = None
+
+    async def pause(self) -> None:
+        """Stop the projection (its offsets are committed: `resume` continues where it stopped)."""
+        if self.background is not None:
+            await self.background.stop()
+            self.background = None
+
+    async def resume(self) -> None:
+        if self.background is None:
+            self.background = Background(self.streams, DETAIL)
+            await self.background.start()
+
+    async def create(self, **overrides: Any) -> httpx.Response:
+        body = {
+            "customerId": self.customer,
+            "currency": "EUR",
+            "items": [{"sku": "RW-1", "name": "Read-your-writes mug", "quantity": 1, "unitPrice": "5.00"}],
+        }
+        response = await self.writer.post("/orders", json=body | overrides)
+        assert response.status_code == 202, response.text
+        return response
+
+    async def add_item(self, order_id: str, n: int) -> httpx.Response:
+        item = {"sku": f"RW-{n}", "name": f"Item {n}", "quantity": 1, "unitPrice": "1.00"}
+        response = await self.writer.post(f"/orders/{order_id}/items", json=item)
+        assert response.status_code == 202, response.text
+        return response
+
+
+@asynccontextmanager
+async def live_pipeline(stack: Stack) -> AsyncIterator[Live]:
+    streams = unique_settings(stack, topic=EVENTS_TOPIC)
+    await create_topics(streams, events=False)
+    # Fresh store targets, and a group that starts at the topic's end: only events from now on are projected.
+    await start_at_end(streams, streams.group_id(DETAIL, 1))
+    writer_url = f"http://127.0.0.1:{stack.settings.ports.writer}"
+    staff = {"Authorization": f"Bearer {token(Role.STAFF)}"}
+    try:
+        async for application in running_app(readapi_settings(streams)):
+            async with (
+                httpx.AsyncClient(base_url=writer_url, headers=staff, timeout=30) as writer,
+                client_of(application) as reader,
+            ):
+                live = Live(streams, application, writer, reader)
+                reader.headers.update(staff)
+                await live.resume()
+                try:
+                    yield live
+                finally:
+                    await live.pause()
+    finally:
+        await remove(streams, events=False)  # never the shared event topic

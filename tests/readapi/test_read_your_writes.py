@@ -1,0 +1,99 @@
+"""Read-your-writes end to end: post a command to the writer, GET its `Location` from the read API, no client retry.
+
+The projection runs live in this process on a sandbox that follows `events.Order`; the read API waits for the
+projection's announcement (pub/sub), so the answer carries the version the command produced. With the projection
+paused the answer comes back at the timeout, marked stale; strong reads need no projection at all; the cache serves
+repeated reads and never an older version than asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from infra.stack import Stack
+from tests.readapi.helpers import ok
+from tests.readapi.live import Live, live_pipeline
+
+pytestmark = pytest.mark.stack
+CHAINS, COMMANDS_PER_CHAIN = 10, 10
+
+
+@pytest.fixture(scope="module")
+async def live(stack: Stack, relay: Stack) -> AsyncIterator[Live]:
+    async with live_pipeline(stack) as pipeline:
+        yield pipeline
+
+
+async def test_location_answers_with_the_commands_version(live: Live) -> None:
+    fresh: list[bool] = []
+
+    async def chain() -> None:
+        order_id = ""
+        for n in range(COMMANDS_PER_CHAIN):
+            accepted = await (live.add_item(order_id, n) if order_id else live.create())
+            order_id = accepted.json()["aggregateId"]
+            version = accepted.json()["version"]
+            body = ok(await live.reader.get(accepted.headers["location"]))  # as is: /orders/{id}?minVersion={v}
+            fresh.append(body["data"]["version"] >= version and body["meta"]["stale"] is False)
+
+    await asyncio.gather(*(chain() for _ in range(CHAINS)))
+    assert len(fresh) == CHAINS * COMMANDS_PER_CHAIN
+    assert sum(fresh) >= 0.99 * len(fresh), f"{len(fresh) - sum(fresh)} of {len(fresh)} answers were older"
+
+
+async def test_with_the_projection_paused_the_answer_is_stale_at_the_timeout(live: Live) -> None:
+    created = await live.create()
+    order_id = created.json()["aggregateId"]
+    ok(await live.reader.get(created.headers["location"]))
+    await live.pause()
+    try:
+        changed = await live.add_item(order_id, 1)
+        started = time.perf_counter()
+        body = ok(await live.reader.get(changed.headers["location"] + "&timeout=0.5"))
+        waited = time.perf_counter() - started
+        assert body["meta"]["stale"] is True
+        assert body["data"]["version"] == body["meta"]["version"] == 1
+        assert 0.5 <= waited < 1.5
+        # The write model's own summary is current whatever the projection does.
+        strong = ok(await live.reader.get(f"/orders/{order_id}", params={"consistency": "strong"}))
+        assert strong["data"]["version"] == 2
+        assert strong["data"]["itemCount"] == 2
+        assert strong["meta"]["stale"] is False
+    finally:
+        await live.resume()
+    # Resumed: the same Location is answered fresh, woken by the announcement.
+    body = ok(await live.reader.get(changed.headers["location"]))
+    assert body["data"]["version"] == 2
+    assert body["meta"]["stale"] is False
+
+
+async def test_second_read_is_cached_and_a_new_version_is_never_hidden_by_it(live: Live) -> None:
+    created = await live.create()
+    order_id = created.json()["aggregateId"]
+    first = ok(await live.reader.get(created.headers["location"]))
+    second = ok(await live.reader.get(f"/orders/{order_id}"))
+    assert (first["meta"]["cached"], second["meta"]["cached"]) == (False, True)
+    assert second["data"] == first["data"]
+    changed = await live.add_item(order_id, 7)
+    after = ok(await live.reader.get(changed.headers["location"]))
+    assert after["data"]["version"] == 2
+    assert after["meta"]["cached"] is False
+    assert [line["sku"] for line in after["data"]["items"]] == ["RW-1", "RW-7"]
+    assert ok(await live.reader.get(f"/orders/{order_id}"))["meta"]["cached"] is True
+
+    # The list: cached until the projection moves; read-your-writes with minVersion + minVersionOf.
+    params = {"customerId": live.customer, "sort": "createdAt:desc"}
+    listed = [ok(await live.reader.get("/orders", params=params)) for _ in range(2)]
+    assert [body["meta"]["cached"] for body in listed] == [False, True]
+    third = await live.add_item(order_id, 8)
+    wait_for = {"minVersion": str(third.json()["version"]), "minVersionOf": order_id}
+    relisted = ok(await live.reader.get("/orders", params=params | wait_for))
+    assert relisted["meta"]["cached"] is False
+    assert relisted["meta"]["stale"] is False
+    assert relisted["meta"]["version"] > listed[0]["meta"]["version"]
+    shown = next(order for order in relisted["data"] if order["orderId"] == order_id)
+    assert shown["version"] == 3
