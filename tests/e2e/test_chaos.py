@@ -25,7 +25,7 @@ def test_a_killed_service_loses_and_doubles_nothing(target: Target, pipeline: St
         pytest.skip(f"{service} is not part of this stack yet")
     Stack(pipeline.settings, [service]).up()
     result = asyncio.run(
-        run_scenario(target, pipeline.settings, service, rate=30, seconds=12, down_s=3, converge_s=150)
+        run_scenario(target, pipeline.settings, service, rate=30, seconds=12, down_s=3, converge_s=240)
     )
     print("\n", result.row())
     assert len(result.load.accepted) >= 300  # the load went on through the outage (with retries)
