@@ -128,4 +128,46 @@ class StreamsWorker(Service):
             return False
 
 
-APP_TYPES: tuple[type[Service], ...] = (WriterApi, StreamsWorker, ReadApi)
+class WebhookAgent(Service):
+    """Delivers events to the registered webhook endpoints (its own consumer group, `webhooks`)."""
+
+    name = "webhooks"
+    version = "this checkout"
+    depends_on = ("postgres", "kafka")
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports.webhooks
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.settings.ports.postgres}/orders"
+
+    def install(self) -> None:
+        """Code of this checkout: nothing to fetch."""
+
+    def prepare(self) -> None:
+        """Its endpoint registry lives in the writer's database; the event topic must exist."""
+        import asyncio
+
+        from connectors.topics import ensure_topics, load_specs
+        from writer.migrate import migrate
+
+        migrate(self.database_url)
+        asyncio.run(ensure_topics(f"127.0.0.1:{self.settings.ports.kafka}", load_specs()))
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "streams.webhooks.cli", "worker", "--log-level", "info"]
+
+    def env(self) -> dict[str, str]:
+        return {"CQRS_WEBHOOKS_DATABASE_URL": self.database_url, "CQRS_WEBHOOKS_METRICS_PORT": str(self.port)}
+
+    def healthy(self) -> bool:
+        """The agent serves metrics only once it reached its database."""
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+APP_TYPES: tuple[type[Service], ...] = (WriterApi, StreamsWorker, ReadApi, WebhookAgent)

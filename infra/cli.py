@@ -16,7 +16,9 @@ from infra.errors import StackError
 from readapi import cli as readapi_cli
 from streams import cli as streams_cli
 from streams.errors import StreamsError
+from streams.webhooks import cli as webhooks_cli
 from writer import cli as writer_cli
+from writer.importer import import_file
 
 app = typer.Typer(help="CQRS order pipeline operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(stack_cli.app, name="stack")
@@ -27,6 +29,8 @@ app.add_typer(readapi_cli.app, name="readapi")
 app.add_typer(streams_cli.app, name="streams")
 app.add_typer(streams_cli.projections_app, name="projections")
 app.command("token")(writer_cli.token)
+app.add_typer(webhooks_cli.app, name="webhooks")
+app.command("import")(import_file)
 
 
 @app.command()

@@ -40,6 +40,8 @@ class Ports(BaseSettings):
     readapi: int = 58002
     streams: int = 59400
     """Prometheus port of the first projection worker; the others follow (+1, +2)."""
+    webhooks: int = 59410
+    """Prometheus port of the webhook delivery agent."""
 
 
 class StackSettings(BaseSettings):

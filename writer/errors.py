@@ -60,3 +60,11 @@ class RequestTooLarge(WriterError):
 
 class StoreUnavailable(WriterError):
     """The database cannot be reached (or no connection was free in time); the client may retry."""
+
+
+class WebhookNotFound(WriterError):
+    """No live webhook endpoint has this id."""
+
+    def __init__(self, endpoint_id: str) -> None:
+        super().__init__(f"no webhook endpoint {endpoint_id}")
+        self.endpoint_id = endpoint_id

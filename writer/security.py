@@ -37,9 +37,14 @@ class Principal:
         return bool(self.roles & _PRIVILEGED)
 
 
+def may_issue_commands(principal: Principal) -> bool:
+    """Customers, staff and operators write; analysts only read."""
+    return bool(principal.roles & _WRITERS)
+
+
 def authorize_command(principal: Principal, command: OrderCommand) -> None:
     """Checks that need no stored state; raises `PermissionDenied`."""
-    if not principal.roles & _WRITERS:
+    if not may_issue_commands(principal):
         raise PermissionDenied("this role may not issue commands")
     if principal.privileged:
         return

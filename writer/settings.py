@@ -40,6 +40,10 @@ class WriterSettings(BaseSettings):
     idempotency_ttl_s: int = Field(24 * 3600, ge=1, description="how long a stored response is replayed")
     idempotency_purge_interval_s: float = Field(300.0, gt=0)
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="larger request bodies get 413")
+    batch_max_body_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="limit of one POST /commands/batch body (~150k typical lines)"
+    )
+    batch_concurrency: int = Field(8, ge=1, description="lines of one batch applied at the same time")
 
     host: str = "127.0.0.1"
     port: int = Field(8001, ge=1, le=65535)

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
-from writer.api import health, metrics, routes_commands, routes_rest
+from writer.api import health, metrics, routes_batch, routes_commands, routes_rest, routes_webhooks
 from writer.api.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
 from writer.api.openapi import problem_responses, problem_schema
 from writer.api.problems import install_problem_handlers
@@ -21,6 +21,7 @@ from writer.handlers import CommandHandler, utc_now
 from writer.logs import configure_logging
 from writer.ports import CommandStore
 from writer.postgres import PostgresCommandStore, create_pool
+from writer.postgres.webhooks import PostgresWebhookRegistry
 from writer.settings import WriterSettings, writer_settings
 from writer.tokens import TokenVerifier
 
@@ -42,13 +43,19 @@ def create_app(
         description="Commands on orders. Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=_lifespan(settings, store, clock),
     )
+    app.include_router(routes_batch.router)
     app.include_router(routes_commands.router)
     app.include_router(routes_rest.router)
+    app.include_router(routes_webhooks.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     install_problem_handlers(app)
     # Added last = runs first: the correlation id is set before a 413 is answered.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        limits={routes_batch.BATCH_PATH: settings.batch_max_body_bytes},
+    )
     app.add_middleware(CorrelationIdMiddleware)
     _document_problems(app)
     return app
@@ -61,16 +68,19 @@ def _lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             store = given_store
+            webhooks = None
             if store is None:
                 pool = create_pool(settings)
                 await pool.open()
                 stack.push_async_callback(pool.close)
                 store = PostgresCommandStore(pool)
+                webhooks = PostgresWebhookRegistry(pool)
             app.state.services = Services(
                 settings=settings,
                 store=store,
                 handler=CommandHandler(store, clock=clock),
                 tokens=TokenVerifier(settings),
+                webhooks=webhooks,
             )
             purge = asyncio.create_task(_purge_expired_keys(store, settings.idempotency_purge_interval_s))
             stack.push_async_callback(_stop, purge)

@@ -4,6 +4,7 @@ request body size limit."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from uuid import uuid4
 
 import structlog
@@ -50,28 +51,31 @@ class BodySizeLimitMiddleware:
     it). A chunked body is read here up to the limit and then handed on; the app reads the whole body anyway.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = dict(limits or {})
+        """Paths with their own limit (the NDJSON batch endpoint takes many commands in one body)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope.get("path", ""), self.max_bytes)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                await self._reject(scope, receive, send)
+            if declared.isdigit() and int(declared) > limit:
+                await self._reject(scope, receive, send, limit)
             else:
                 await self.app(scope, receive, send)
             return
-        buffered = await self._read_within_limit(receive)
+        buffered = await self._read_within_limit(receive, limit)
         if buffered is None:
-            await self._reject(scope, receive, send)
+            await self._reject(scope, receive, send, limit)
             return
         await self.app(scope, _replay(buffered, receive), send)
 
-    async def _read_within_limit(self, receive: Receive) -> list[Message] | None:
+    async def _read_within_limit(self, receive: Receive, limit: int) -> list[Message] | None:
         messages: list[Message] = []
         size = 0
         while True:
@@ -80,15 +84,15 @@ class BodySizeLimitMiddleware:
             if message["type"] != "http.request":
                 return messages  # disconnected: let the app see it
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
+            if size > limit:
                 return None
             if not message.get("more_body", False):
                 return messages
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         correlation_id = scope.get("state", {}).get("correlation_id")
         response = problem_response(
-            problem_for(RequestTooLarge(self.max_bytes)),
+            problem_for(RequestTooLarge(limit)),
             instance=scope.get("path", ""),
             correlation_id=correlation_id,
         )

@@ -39,6 +39,7 @@ from writer.errors import (
     RequestTooLarge,
     StoreUnavailable,
     Unauthenticated,
+    WebhookNotFound,
     WriterError,
 )
 
@@ -113,6 +114,8 @@ def problem_for(error: Exception) -> Problem:
             return Problem(status=404, slug="item-not-found", title="No such order item", detail=str(error))
         case CommandNotFound():
             return Problem(status=404, slug="command-not-found", title="No such command", detail=str(error))
+        case WebhookNotFound():
+            return Problem(status=404, slug="webhook-not-found", title="No such webhook endpoint", detail=str(error))
         case IdempotencyKeyReused():
             return Problem(
                 status=422,

@@ -11,6 +11,7 @@ from writer.handlers import CommandHandler
 from writer.ports import CommandStore
 from writer.settings import WriterSettings
 from writer.tokens import TokenVerifier
+from writer.webhooks import WebhookRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,8 @@ class Services:
     store: CommandStore
     handler: CommandHandler
     tokens: TokenVerifier
+    webhooks: WebhookRegistry | None = None
+    """None when the app runs on a store without a database (unit tests): `/webhooks` answers 503."""
 
 
 async def get_services(request: Request) -> Services:

@@ -1,0 +1,63 @@
+"""The endpoint registry as the agent reads it (the writer's `/webhooks` API writes it): live endpoints, cached."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
+
+_COLUMNS = "id, url, event_types, secret, created_at"
+_LIVE_ENDPOINTS = f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY created_at"
+_ENDPOINT = f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE id = %s AND deleted_at IS NULL"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    id: UUID
+    url: str
+    event_types: frozenset[str]
+    """Empty: every event type."""
+    secret: str
+    created_at: datetime
+    """Events that happened before the endpoint was registered are not sent to it (a new endpoint does not get the
+    whole history, and a fresh consumer group reading from offset 0 sends nobody old events)."""
+
+    def wants(self, event_type: str | None) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+def _endpoint(row: TupleRow) -> Endpoint:
+    endpoint_id, url, event_types, secret, created_at = row
+    return Endpoint(endpoint_id, url, frozenset(event_types), secret, created_at)
+
+
+class EndpointDirectory:
+    """Live endpoints, read again when the copy is older than `refresh_s` (registrations are rare, batches not)."""
+
+    def __init__(self, pool: Pool, refresh_s: float) -> None:
+        self._pool = pool
+        self._refresh_s = refresh_s
+        self._endpoints: list[Endpoint] = []
+        self._read_at: float | None = None
+
+    async def current(self) -> list[Endpoint]:
+        if self._read_at is None or time.monotonic() - self._read_at >= self._refresh_s:
+            async with self._pool.connection() as conn:
+                rows = await (await conn.execute(_LIVE_ENDPOINTS)).fetchall()
+            self._endpoints = [_endpoint(row) for row in rows]
+            self._read_at = time.monotonic()
+        return self._endpoints
+
+
+async def find_endpoint(pool: Pool, endpoint_id: UUID) -> Endpoint | None:
+    """A live endpoint by id (None if unknown or deleted)."""
+    async with pool.connection() as conn:
+        row = await (await conn.execute(_ENDPOINT, (endpoint_id,))).fetchone()
+    return None if row is None else _endpoint(row)

@@ -1,0 +1,120 @@
+"""What happened to deliveries, in Postgres: the delivery log (one row per attempt) and the DLQ of parked ones.
+
+An agent batch writes its log rows and parked deliveries in one transaction before its offsets are committed, so
+a parked delivery is durable before Kafka forgets the event for this consumer group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+
+from streams.webhooks.delivery import Attempt, Delivery
+
+Connection = AsyncConnection[TupleRow]
+
+_LOG = """
+INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, order_id, version, attempt, outcome, http_status,
+                                error, duration_ms)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+# ON CONFLICT: a batch redelivered after a crash may park the same event again.
+_PARK = """
+INSERT INTO webhook_parked (endpoint_id, event_id, event_type, order_id, version, sequence, source, body, reason,
+                            attempts)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (endpoint_id, event_id) DO NOTHING
+"""
+_PARKED_SEQUENCES = """
+SELECT DISTINCT endpoint_id, order_id FROM webhook_parked WHERE endpoint_id = ANY(%s) AND order_id = ANY(%s)
+"""
+_LIST_PARKED = """
+SELECT endpoint_id, event_id, event_type, order_id, version, sequence, source, body, reason, attempts, parked_at
+FROM webhook_parked
+WHERE (%(endpoint)s::uuid IS NULL OR endpoint_id = %(endpoint)s) AND (%(order)s::text IS NULL OR order_id = %(order)s)
+ORDER BY endpoint_id, order_id, version, sequence
+LIMIT %(limit)s
+"""
+_UNPARK = "DELETE FROM webhook_parked WHERE endpoint_id = %s AND event_id = %s"
+_STILL_FAILING = """
+UPDATE webhook_parked SET attempts = attempts + %s, reason = %s WHERE endpoint_id = %s AND event_id = %s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """A delivery in the DLQ; `reason` is the last error, or which parked event it is held behind."""
+
+    delivery: Delivery
+    reason: str
+    attempts: int
+    parked_at: datetime | None = None
+
+
+async def parked_sequences(conn: Connection, endpoints: Sequence[UUID], orders: Sequence[str]) -> set[tuple[UUID, str]]:
+    """The (endpoint, order) pairs among these that have parked deliveries: their next events must wait too."""
+    if not endpoints or not orders:
+        return set()
+    rows = await (await conn.execute(_PARKED_SEQUENCES, (list(endpoints), list(orders)))).fetchall()
+    return {(endpoint_id, order_id) for endpoint_id, order_id in rows}
+
+
+async def record(conn: Connection, attempts: Iterable[Attempt], parked: Iterable[Parked]) -> None:
+    """Log the attempts and park the deliveries, all or nothing."""
+    async with conn.transaction(), conn.cursor() as cursor:
+        await cursor.executemany(_LOG, [_log_row(attempt) for attempt in attempts])
+        await cursor.executemany(_PARK, [_park_row(item) for item in parked])
+
+
+async def list_parked(
+    conn: Connection, *, endpoint_id: UUID | None = None, order_id: str | None = None, limit: int = 10_000
+) -> list[Parked]:
+    """Parked deliveries in replay order: per endpoint, per order, by version and sequence."""
+    params = {"endpoint": endpoint_id, "order": order_id, "limit": limit}
+    rows = await (await conn.execute(_LIST_PARKED, params)).fetchall()
+    return [_parked(row) for row in rows]
+
+
+async def unpark(conn: Connection, item: Parked, attempts: Sequence[Attempt]) -> None:
+    """A replayed delivery went through: log its attempts and take it out of the DLQ."""
+    async with conn.transaction(), conn.cursor() as cursor:
+        await cursor.executemany(_LOG, [_log_row(attempt) for attempt in attempts])
+        await cursor.execute(_UNPARK, (item.delivery.endpoint_id, item.delivery.event_id))
+
+
+async def still_failing(conn: Connection, item: Parked, attempts: Sequence[Attempt]) -> None:
+    """A replay failed again: log it, keep the delivery parked with the new reason."""
+    reason = (attempts[-1].error or "failed") if attempts else "not attempted"
+    async with conn.transaction(), conn.cursor() as cursor:
+        await cursor.executemany(_LOG, [_log_row(attempt) for attempt in attempts])
+        await cursor.execute(_STILL_FAILING, (len(attempts), reason, item.delivery.endpoint_id, item.delivery.event_id))
+
+
+def _log_row(attempt: Attempt) -> tuple[object, ...]:
+    delivery = attempt.delivery
+    return (
+        delivery.endpoint_id, delivery.event_id, delivery.event_type, delivery.order_id, delivery.version,
+        attempt.number, attempt.outcome, attempt.http_status, attempt.error, attempt.duration_ms,
+    )  # fmt: skip
+
+
+def _park_row(item: Parked) -> tuple[object, ...]:
+    delivery = item.delivery
+    return (
+        delivery.endpoint_id, delivery.event_id, delivery.event_type, delivery.order_id, delivery.version,
+        delivery.sequence, delivery.source, delivery.body, item.reason, item.attempts,
+    )  # fmt: skip
+
+
+def _parked(row: TupleRow) -> Parked:
+    endpoint_id, event_id, event_type, order_id, version, sequence, source, body, reason, attempts, parked_at = row
+    delivery = Delivery(
+        endpoint_id=endpoint_id, event_id=str(event_id), event_type=event_type, order_id=order_id, version=version,
+        sequence=sequence, source=source, body=bytes(body),
+    )  # fmt: skip
+    return Parked(delivery, reason, attempts, parked_at)

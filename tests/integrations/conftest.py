@@ -1,0 +1,90 @@
+"""Fixtures of the integration tests (webhooks, subscribers, batch import): the root conftest's `relay` (stack and
+connector) plus a writer of this checkout served in-process on a random port, webhook receivers and a delivery agent.
+
+The writer runs in-process rather than as the stack app: a writer app left running from another checkout would
+not have this code's routes. It writes to the stack's `orders` database, which is what Debezium relays.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+
+from infra.stack import Stack
+from writer.api.app import create_app
+from writer.migrate import migrate
+from writer.security import Role
+from writer.settings import WriterSettings
+from writer.tokens import mint_token
+
+
+@pytest.fixture(scope="session")
+def orders_database_url(relay: Stack) -> str:
+    url = f"postgresql://postgres@127.0.0.1:{relay.settings.ports.postgres}/orders"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def writer_settings(orders_database_url: str) -> WriterSettings:
+    return WriterSettings(database_url=orders_database_url, log_level="warning", pool_max_size=12)
+
+
+@pytest.fixture(scope="session")
+def writer_url(writer_settings: WriterSettings) -> Iterator[str]:
+    config = uvicorn.Config(
+        create_app(writer_settings), host="127.0.0.1", port=0, log_config=None, access_log=False, loop="asyncio"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="writer-under-test", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the in-process writer did not start")
+        threading.Event().wait(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def client_for(url: str, settings: WriterSettings, role: Role, subject: str) -> httpx.Client:
+    token = mint_token(settings, subject=subject, roles=[role])
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+@pytest.fixture
+def operator(writer_url: str, writer_settings: WriterSettings) -> Iterator[httpx.Client]:
+    """An operator's client; every webhook it registers is deleted after the test (the agent of a later test
+    would otherwise keep delivering to it)."""
+    with client_for(writer_url, writer_settings, Role.OPERATOR, f"ops-{uuid.uuid4().hex[:8]}") as client:
+        yield client
+        subject = _subject(client)
+        for endpoint in client.get("/webhooks").json()["data"]:
+            if endpoint["createdBy"] == subject:
+                client.delete(f"/webhooks/{endpoint['id']}")
+
+
+def _subject(client: httpx.Client) -> str:
+    token = client.headers["Authorization"].removeprefix("Bearer ")
+    return str(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
+@pytest.fixture
+def staff(writer_url: str, writer_settings: WriterSettings) -> Iterator[httpx.Client]:
+    with client_for(writer_url, writer_settings, Role.STAFF, f"staff-{uuid.uuid4().hex[:8]}") as client:
+        yield client
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a dead endpoint that a test may bring to life later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,208 @@
+"""`/webhooks`: operators register the endpoints events are delivered to, and read each one's delivery log.
+
+The secret is shown once, in the answer to the registration (as Standard Webhooks providers do); listings never
+show it. DELETE stops deliveries at once (the agent re-reads the registry within seconds); the log stays.
+Routes render their JSON themselves (times as `iso_timestamp`, like every writer response); the response models
+document the shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints, WithJsonSchema
+from starlette.responses import JSONResponse, Response
+
+from schemas.events import ORDER_EVENT_TYPES
+from streams.webhooks.signature import InvalidSecret, new_secret, secret_key
+from writer.api.auth import CurrentPrincipal
+from writer.api.models import ApiModel
+from writer.api.openapi import problem_responses
+from writer.api.services import Services, get_services
+from writer.errors import PermissionDenied, StoreUnavailable, WebhookNotFound
+from writer.handlers import utc_now
+from writer.ports import iso_timestamp
+from writer.security import Principal, Role
+from writer.webhooks import DeliveryLogEntry, WebhookEndpoint, WebhookRegistry
+
+EVENT_TYPES = tuple(event.__name__ for event in ORDER_EVENT_TYPES)
+
+
+def _known_event_type(name: str) -> str:
+    if name not in EVENT_TYPES:
+        raise ValueError(f"unknown event type; one of {', '.join(EVENT_TYPES)}")
+    return name
+
+
+def _secret(value: str) -> str:
+    try:
+        secret_key(value)
+    except InvalidSecret as error:
+        raise ValueError(str(error)) from error
+    return value
+
+
+EventTypeName = Annotated[
+    str, AfterValidator(_known_event_type), WithJsonSchema({"type": "string", "enum": list(EVENT_TYPES)})
+]
+
+
+class RegisterWebhookBody(ApiModel):
+    url: AnyHttpUrl
+    event_types: Annotated[
+        list[EventTypeName],
+        Field(default_factory=list, max_length=len(EVENT_TYPES), description="Empty or omitted: every event type."),
+    ]
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    secret: (
+        Annotated[
+            str, AfterValidator(_secret), Field(description="whsec_<base64 of 24-64 bytes>; omitted: one is generated.")
+        ]
+        | None
+    ) = None
+
+
+class WebhookView(ApiModel):
+    id: UUID
+    url: str
+    event_types: list[str]
+    description: str | None
+    created_by: str
+    created_at: datetime
+
+
+class RegisteredWebhook(WebhookView):
+    secret: str = Field(description="The signing secret; shown only in this response.")
+
+
+class WebhookList(ApiModel):
+    data: list[WebhookView]
+
+
+class DeliveryView(ApiModel):
+    event_id: UUID
+    event_type: str
+    order_id: str
+    version: int
+    attempt: int
+    outcome: Literal["delivered", "failed", "parked", "held"]
+    http_status: int | None
+    error: str | None
+    duration_ms: float | None
+    at: datetime
+
+
+class DeliveryLog(ApiModel):
+    data: list[DeliveryView]
+    parked: int = Field(description="Deliveries of this endpoint in the DLQ now (`cqrs webhooks dlq list`).")
+
+
+async def operator(principal: CurrentPrincipal) -> Principal:
+    """Only operators manage where events go (a webhook is a copy of every order leaving the system)."""
+    if Role.OPERATOR not in principal.roles:
+        raise PermissionDenied("only operators manage webhooks")
+    return principal
+
+
+async def registry(services: Annotated[Services, Depends(get_services)]) -> WebhookRegistry:
+    if services.webhooks is None:
+        raise StoreUnavailable("this writer has no webhook registry")
+    return services.webhooks
+
+
+Operator = Annotated[Principal, Depends(operator)]
+WebhookId = Annotated[str, Path(alias="webhookId")]
+Registry = Annotated[WebhookRegistry, Depends(registry)]
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+@router.post(
+    "", status_code=201, response_model=RegisteredWebhook, summary="Register an endpoint (operator)",
+    responses=problem_responses(400, 401, 403, 422, 503),
+)  # fmt: skip
+async def register(body: RegisterWebhookBody, principal: Operator, webhooks: Registry) -> Response:
+    endpoint = WebhookEndpoint(
+        id=uuid4(), url=str(body.url), event_types=tuple(dict.fromkeys(body.event_types)),
+        description=body.description, secret=body.secret or new_secret(), created_by=principal.subject,
+        created_at=utc_now(),
+    )  # fmt: skip
+    await webhooks.register(endpoint)
+    document = _view(endpoint) | {"secret": endpoint.secret}
+    return JSONResponse(document, status_code=201, headers={"Location": f"/webhooks/{endpoint.id}"})
+
+
+@router.get(
+    "", response_model=WebhookList, summary="Registered endpoints (operator)",
+    responses=problem_responses(401, 403, 503),
+)  # fmt: skip
+async def list_endpoints(_: Operator, webhooks: Registry) -> Response:
+    return JSONResponse({"data": [_view(endpoint) for endpoint in await webhooks.live()]})
+
+
+@router.get(
+    "/{webhookId}", response_model=WebhookView, summary="One endpoint (operator)",
+    responses=problem_responses(401, 403, 404, 503),
+)  # fmt: skip
+async def get_endpoint(webhook_id: WebhookId, _: Operator, webhooks: Registry) -> Response:
+    return JSONResponse(_view(await _live(webhooks, webhook_id)))
+
+
+@router.delete(
+    "/{webhookId}", status_code=204, summary="Stop deliveries to an endpoint (operator)",
+    responses=problem_responses(401, 403, 404, 503),
+)  # fmt: skip
+async def delete_endpoint(webhook_id: WebhookId, _: Operator, webhooks: Registry) -> Response:
+    if not await webhooks.delete(_uuid(webhook_id)):
+        raise WebhookNotFound(webhook_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{webhookId}/deliveries", response_model=DeliveryLog,
+    summary="The endpoint's delivery log, newest first (operator)",
+    responses=problem_responses(401, 403, 404, 503),
+)  # fmt: skip
+async def deliveries(
+    webhook_id: WebhookId,
+    _: Operator,
+    webhooks: Registry,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    outcome: Annotated[Literal["delivered", "failed", "parked", "held"] | None, Query()] = None,
+) -> Response:
+    endpoint = await _live(webhooks, webhook_id)
+    entries, parked = await webhooks.deliveries(endpoint.id, limit=limit, outcome=outcome)
+    return JSONResponse({"data": [_entry(entry) for entry in entries], "parked": parked})
+
+
+def _uuid(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise WebhookNotFound(raw) from None  # an id that is no UUID names no endpoint
+
+
+async def _live(webhooks: WebhookRegistry, raw_id: str) -> WebhookEndpoint:
+    endpoint = await webhooks.find(_uuid(raw_id))
+    if endpoint is None:
+        raise WebhookNotFound(raw_id)
+    return endpoint
+
+
+def _view(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": str(endpoint.id), "url": endpoint.url, "eventTypes": list(endpoint.event_types),
+        "description": endpoint.description, "createdBy": endpoint.created_by,
+        "createdAt": iso_timestamp(endpoint.created_at),
+    }  # fmt: skip
+
+
+def _entry(entry: DeliveryLogEntry) -> dict[str, Any]:
+    return {
+        "eventId": str(entry.event_id), "eventType": entry.event_type, "orderId": entry.order_id,
+        "version": entry.version, "attempt": entry.attempt, "outcome": entry.outcome,
+        "httpStatus": entry.http_status, "error": entry.error, "durationMs": entry.duration_ms,
+        "at": iso_timestamp(entry.at),
+    }  # fmt: skip

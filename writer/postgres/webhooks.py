@@ -1,0 +1,93 @@
+"""`WebhookRegistry` on PostgreSQL: the tables of migration 0007, on the writer's pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import PoolTimeout
+
+from writer.errors import StoreUnavailable
+from writer.postgres.store import Connection, Pool
+from writer.webhooks import DeliveryLogEntry, WebhookEndpoint
+
+_COLUMNS = "id, url, event_types, description, secret, created_by, created_at"
+_REGISTER = """
+INSERT INTO webhook_endpoints (id, url, event_types, description, secret, created_by, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+"""
+_LIVE = f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY created_at"
+_FIND = f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE id = %s AND deleted_at IS NULL"
+_DELETE = "UPDATE webhook_endpoints SET deleted_at = now() WHERE id = %s AND deleted_at IS NULL"
+_DELIVERIES = """
+SELECT event_id, event_type, order_id, version, attempt, outcome, http_status, error, duration_ms, at
+FROM webhook_deliveries
+WHERE endpoint_id = %(endpoint)s AND (%(outcome)s::text IS NULL OR outcome = %(outcome)s)
+ORDER BY id DESC
+LIMIT %(limit)s
+"""
+_PARKED_COUNT = "SELECT count(*) FROM webhook_parked WHERE endpoint_id = %s"
+
+
+class PostgresWebhookRegistry:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def register(self, endpoint: WebhookEndpoint) -> None:
+        params = (
+            endpoint.id, endpoint.url, list(endpoint.event_types), endpoint.description, endpoint.secret,
+            endpoint.created_by, endpoint.created_at,
+        )  # fmt: skip
+        async with self._connection() as conn:
+            await conn.execute(_REGISTER, params)
+
+    async def live(self) -> list[WebhookEndpoint]:
+        async with self._connection() as conn:
+            return [_endpoint(row) for row in await (await conn.execute(_LIVE)).fetchall()]
+
+    async def find(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        async with self._connection() as conn:
+            row = await (await conn.execute(_FIND, (endpoint_id,))).fetchone()
+        return None if row is None else _endpoint(row)
+
+    async def delete(self, endpoint_id: UUID) -> bool:
+        async with self._connection() as conn:
+            return (await conn.execute(_DELETE, (endpoint_id,))).rowcount == 1
+
+    async def deliveries(
+        self, endpoint_id: UUID, *, limit: int, outcome: str | None = None
+    ) -> tuple[list[DeliveryLogEntry], int]:
+        async with self._connection() as conn:
+            params = {"endpoint": endpoint_id, "outcome": outcome, "limit": limit}
+            rows = await (await conn.execute(_DELIVERIES, params)).fetchall()
+            counted = await (await conn.execute(_PARKED_COUNT, (endpoint_id,))).fetchone()
+        parked = counted[0] if counted else 0
+        return [_entry(row) for row in rows], parked
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; a database that cannot be reached is `StoreUnavailable` (503), as for commands."""
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as error:
+            raise StoreUnavailable(f"the write model is unavailable: {error}") from error
+
+
+def _endpoint(row: TupleRow) -> WebhookEndpoint:
+    endpoint_id, url, event_types, description, secret, created_by, created_at = row
+    return WebhookEndpoint(
+        id=endpoint_id, url=url, event_types=tuple(event_types), description=description, secret=secret,
+        created_by=created_by, created_at=created_at,
+    )  # fmt: skip
+
+
+def _entry(row: TupleRow) -> DeliveryLogEntry:
+    event_id, event_type, order_id, version, attempt, outcome, http_status, error, duration_ms, at = row
+    return DeliveryLogEntry(
+        event_id=event_id, event_type=event_type, order_id=order_id, version=version, attempt=attempt,
+        outcome=outcome, http_status=http_status, error=error, duration_ms=duration_ms, at=at,
+    )  # fmt: skip
