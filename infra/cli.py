@@ -35,7 +35,7 @@ app.command("import")(import_file)
 
 @app.command()
 def demo() -> None:
-    """Start the stack and show it (later: post commands and show them in every read model)."""
+    """Start everything, import sample orders, post a live story, show it in every model, the read API, a webhook."""
     from infra.demo import run_demo
 
     run_demo()

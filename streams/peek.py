@@ -10,7 +10,7 @@ from typing import Any
 from streams.settings import StreamsSettings
 from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
-from streams.sinks.mongo import MongoTargets
+from streams.sinks.mongo import MongoTargets, by_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ async def _mongo(settings: StreamsSettings, order_ids: list[str]) -> dict[str, S
             doc["_id"]: Shown(
                 doc["version"], doc["status"], Decimal(doc["total"]), tuple(i["sku"] for i in doc["items"])
             )
-            async for doc in collection.find({"_id": {"$in": order_ids}})
+            for doc in await by_ids(collection, order_ids)
         }
     finally:
         await targets.close()

@@ -48,8 +48,10 @@ class StreamsSettings(BaseSettings):
 
     batch_size: int = 2000
     """Most events handed to a projection at once; one bulk write per store per batch."""
-    batch_timeout_s: float = 0.2
-    """How long a batch waits to fill up before it is processed anyway (the freshness price of batching)."""
+    batch_timeout_s: float = 0.02
+    """How long a batch waits to fill up before it is processed anyway: the freshness price of batching. Under load
+    batches fill (or the previous flush is still running) long before this; when the topic is quiet, an event waits
+    at most this long."""
     state_cache_size: int = 200_000
     """Orders whose last applied state the worker keeps in memory, so most events need no store read."""
     flush_retry_max_s: float = 30.0

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from infra.bench_report import latency_summary, report
 from infra.e2e.freshness import STORES, FreshnessProbe, Sample
-from infra.e2e.load import LoadResult, OpenLoop
+from infra.e2e.load import IN_FLIGHT, LoadResult, OpenLoop
 from infra.e2e.mix import CommandMix
 from infra.e2e.plot import draw
 from infra.e2e.reference import Reference
@@ -48,7 +48,7 @@ def prepare(settings: StackSettings) -> Target:
 
 
 def client(target: Target) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     headers = {"Authorization": f"Bearer {target.token}"}
     return httpx.AsyncClient(base_url=target.writer_url, headers=headers, limits=limits, timeout=10)
 

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.webhooks.cli import app as webhooks_cli
+from streams.webhooks.receiver import Receiver
 from streams.webhooks.signature import new_secret
 from tests.integrations.agent import AgentThread, agent_settings
 from tests.integrations.conftest import free_port
-from tests.integrations.receiver import Receiver
 
 pytestmark = pytest.mark.stack
 

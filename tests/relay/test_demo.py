@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -15,14 +16,26 @@ from streams.projections import PROJECTIONS
 pytestmark = pytest.mark.stack
 
 
-def test_the_demo_posts_commands_and_shows_them_relayed_and_projected(relay: Stack) -> None:
+def test_the_demo_tells_the_whole_story_and_exits_by_itself(relay: Stack) -> None:
     cqrs = str(Path(sys.executable).parent / "cqrs")
-    result = subprocess.run([cqrs, "demo"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "relayed by Debezium to Kafka events.Order (5 read" in result.stdout
+    env = {**os.environ, "COLUMNS": "200"}  # wide enough that no table cell wraps
+    result = subprocess.run([cqrs, "demo"], capture_output=True, text=True, timeout=420, env=env)
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    assert re.search(r"imported orders.ndjson: \d+ orders applied now.*, 0 rejected", out), out[:3000]
+    assert "relayed by Debezium to Kafka events.Order (5 read" in out
     for event_type in ("OrderCreated", "OrderItemAdded", "OrderConfirmed", "OrderCancelled"):
-        assert event_type in result.stdout
-    projected = result.stdout[result.stdout.index("read models (") :]
-    for name in PROJECTIONS:  # both orders at their last version: confirmed at 3, cancelled at 2
-        assert re.search(rf"{name}\s*│\s*3\s*│\s*confirmed", projected), projected
-        assert re.search(rf"{name}\s*│\s*2\s*│\s*cancelled", projected), projected
+        assert event_type in out
+    every_model = out[out.index("one order, every model") : out.index("read API GET")]
+    for model in ("write model", *PROJECTIONS):  # both orders at their last version: confirmed at 3, cancelled at 2
+        assert re.search(rf"{model}\s*│\s*3\s*│\s*confirmed", every_model), every_model
+        assert re.search(rf"{model}\s*│\s*2\s*│\s*cancelled", every_model), every_model
+    assert "not yet" not in every_model
+    assert re.search(r"read API GET /orders/\S+\?minVersion=3 → version 3, status confirmed", out), out
+    assert re.search(r"search q='mug': [1-9]\d* orders", out)
+    assert "daily revenue" in out
+    delivered = re.search(r"webhooks delivered to the demo receiver: (\d+) events, (\d+) attempts.*, 0 bad", out)
+    assert delivered, out[-3000:]
+    assert int(delivered[1]) == 2  # the endpoint wants confirmations and cancellations: one of each in the story
+    assert int(delivered[2]) == 4  # the receiver refuses every first attempt
+    assert "/docs" in out

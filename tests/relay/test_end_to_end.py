@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from decimal import Decimal
 
 import httpx
 import psycopg
 import pytest
 
 from infra.stack import Stack
+from infra.write_model import snapshot
 from streams.peek import Shown, shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
@@ -61,17 +61,6 @@ def remove_first_lines(api: httpx.Client, database_url: str, order_ids: list[str
             _accepted(api.delete(f"/orders/{order_id}/items/{items[0]['itemId']}"))
 
 
-def write_model(database_url: str, order_ids: list[str]) -> dict[str, Shown]:
-    with psycopg.connect(database_url) as db:
-        rows = db.execute(
-            "SELECT id::text, version, status, total, items FROM orders WHERE id::text = ANY(%s)", (order_ids,)
-        ).fetchall()
-    return {
-        order_id: Shown(version, status, Decimal(total), tuple(item["sku"] for item in items))
-        for order_id, version, status, total, items in rows
-    }
-
-
 async def converged(settings: StreamsSettings, want: dict[str, Shown], within: float) -> dict[str, dict[str, Shown]]:
     deadline = asyncio.get_running_loop().time() + within
     while True:
@@ -87,7 +76,7 @@ async def test_commands_over_http_arrive_in_every_read_model_as_the_write_model_
     database_url = f"postgresql://postgres@127.0.0.1:{pipeline.settings.ports.postgres}/orders"
     order_ids = tell_stories(api, orders=25, seed=7)
     remove_first_lines(api, database_url, order_ids)
-    want = write_model(database_url, order_ids)
+    want = snapshot(database_url, order_ids)
     assert len(want) == 25
 
     seen = await converged(StreamsSettings(ports=pipeline.settings.ports), want, within=120)

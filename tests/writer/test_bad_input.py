@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from tests.writer.helpers import assert_problem, create_order, line, new_order, order_row, row_counts
+from writer.security import Role
 
 Auth = Callable[..., dict[str, str]]
 UNKNOWN_ORDER = "8c0c5a1e-2d51-4a3e-9c57-0d7c1b6f0a11"
@@ -67,6 +68,7 @@ CASES = {
     "malformed currency": Case("POST", "/orders", 422, json=new_order(currency="euro"), field="currency"),
     "unsupported currency": Case("POST", "/orders", 422, json=new_order(currency="XXX"), field="currency"),
     "blank sku": Case("POST", "/orders", 422, json=with_item(sku="   "), field="items[0].sku"),
+    "NUL in a name": Case("POST", "/orders", 422, json=with_item(name="Wid\u0000get"), field="items[0].name"),
     "no lines": Case("POST", "/orders", 422, json=new_order(items=[]), field="items"),
     "too many lines": Case(
         "POST", "/orders", 422, json=new_order(items=[line(f"S{n}") for n in range(101)]), field="items"
@@ -89,6 +91,9 @@ CASES = {
         "POST", "/orders/{order_id}/confirm", 422, json={"expectedVersion": 0}, field="expectedVersion"
     ),
     "blank cancel reason": Case("POST", "/orders/{order_id}/cancel", 422, json={"reason": " "}, field="reason"),
+    "NUL in a cancel reason": Case(
+        "POST", "/orders/{order_id}/cancel", 422, json={"reason": "oops\u0000"}, field="reason"
+    ),
     "line with wrong types (rest)": Case(
         "POST", "/orders/{order_id}/items", 422, json={**line(), "unitPrice": 5}, field="unitPrice"
     ),
@@ -122,6 +127,13 @@ async def test_bad_input_gets_a_problem_and_writes_nothing(
         assert case.field in [error["field"] for error in problem["errors"]], problem
     assert await row_counts(db) == before
     assert (await order_row(db, order_id) or {})["version"] == 1
+
+
+async def test_a_webhook_description_with_a_nul_character_is_refused(client: httpx.AsyncClient, auth: Auth) -> None:
+    body = {"url": "https://example.com/hooks", "description": "nul\u0000"}
+    response = await client.post("/webhooks", json=body, headers=auth(Role.OPERATOR))
+    problem = assert_problem(response, 422)
+    assert [error["field"] for error in problem["errors"]] == ["description"]
 
 
 async def test_an_oversized_body_is_refused_before_it_is_read(

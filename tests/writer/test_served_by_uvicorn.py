@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +14,10 @@ import httpx
 import psycopg
 import pytest
 
+from tests.servers import served
 from tests.writer.helpers import bearer, new_order
 from writer.security import Role
 from writer.settings import WriterSettings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -36,7 +28,6 @@ class Server:
 
 @pytest.fixture
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = free_port()
     env = {
         **os.environ,
         "CQRS_WRITER_DATABASE_URL": database_url,
@@ -44,35 +35,9 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "CQRS_WRITER_POOL_MAX_SIZE": "4",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("metrics")),
     }
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "writer.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_ready(base_url, process, log_path)
-            yield Server(base_url, log_path)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-
-
-def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the server did not become ready: {log_path.read_text()[-3000:]}")
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with served(["writer.cli", "serve", "--workers", "2"], env=env, log=log) as url:
+        yield Server(url, log)
 
 
 async def test_the_served_api_accepts_commands_and_reports_metrics_of_all_workers(

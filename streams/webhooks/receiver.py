@@ -1,5 +1,6 @@
-"""A webhook receiver for the tests, written the way the docs tell receivers to: verify with the helper, answer 2xx,
-and act once per `webhook-id`. It can fail the first attempts of every delivery on purpose."""
+"""A reference webhook receiver (the demo and the tests use it), written the way the docs tell receivers to: verify
+with the helper, answer 2xx, and act once per `webhook-id`. It can fail the first attempts of every delivery on
+purpose, to show retries."""
 
 from __future__ import annotations
 
