@@ -1,10 +1,15 @@
 """What each read model shows for some orders, read the way readers read (alias, pointer document, active tables),
-in one comparable shape: for the demo, for operators comparing stores, and for the tests."""
+in one comparable shape: for the demo, the fault checks, operators comparing stores, and the tests.
+
+`ReadModels` keeps one client per store open, so a caller that watches the stores converge reads every few
+milliseconds instead of paying a connection handshake per look; `shown` is the one-off form.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 
 from streams.settings import StreamsSettings
@@ -21,18 +26,32 @@ class Shown:
     skus: tuple[str, ...]
 
 
-async def shown(settings: StreamsSettings, name: str, order_ids: list[str]) -> dict[str, Shown]:
-    if name == "orders-mongo":
-        return await _mongo(settings, order_ids)
-    if name == "orders-search":
-        return await _search(settings, order_ids)
-    return await _analytics(settings, order_ids)
+class ReadModels:
+    def __init__(self, settings: StreamsSettings) -> None:
+        self._settings = settings
+        self._mongo = MongoTargets.connect(settings)
+        self._search = ElasticsearchTargets.connect(settings)
+        self._analytics = ClickHouseTargets.connect(settings)
 
+    async def __aenter__(self) -> ReadModels:
+        return self
 
-async def _mongo(settings: StreamsSettings, order_ids: list[str]) -> dict[str, Shown]:
-    targets = MongoTargets.connect(settings)
-    try:
-        collection = await targets.active_collection()
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for targets in (self._mongo, self._search, self._analytics):
+            await targets.close()
+
+    async def shown(self, name: str, order_ids: list[str]) -> dict[str, Shown]:
+        """What projection `name` shows for these orders (absent ones are left out)."""
+        if name == "orders-mongo":
+            return await self._from_mongo(order_ids)
+        if name == "orders-search":
+            return await self._from_search(order_ids)
+        return await self._from_analytics(order_ids)
+
+    async def _from_mongo(self, order_ids: list[str]) -> dict[str, Shown]:
+        collection = await self._mongo.active_collection()
         if collection is None:
             return {}
         return {
@@ -41,29 +60,14 @@ async def _mongo(settings: StreamsSettings, order_ids: list[str]) -> dict[str, S
             )
             for doc in await by_ids(collection, order_ids)
         }
-    finally:
-        await targets.close()
 
-
-async def _search(settings: StreamsSettings, order_ids: list[str]) -> dict[str, Shown]:
-    targets = ElasticsearchTargets.connect(settings)
-    try:
-        response = await targets.client.options(ignore_status=404).mget(index=settings.search_alias, ids=order_ids)
+    async def _from_search(self, order_ids: list[str]) -> dict[str, Shown]:
+        client = self._search.client.options(ignore_status=404)
+        response = await client.mget(index=self._settings.search_alias, ids=order_ids)
         return {doc["_id"]: _from_source(doc["_source"]) for doc in response.get("docs", []) if doc.get("found")}
-    finally:
-        await targets.close()
 
-
-def _from_source(source: dict[str, Any]) -> Shown:
-    return Shown(
-        source["version"], source["status"], Decimal(source["total"]), tuple(i["sku"] for i in source["items"])
-    )
-
-
-async def _analytics(settings: StreamsSettings, order_ids: list[str]) -> dict[str, Shown]:
-    targets = ClickHouseTargets.connect(settings)
-    db = settings.clickhouse_database
-    try:
+    async def _from_analytics(self, order_ids: list[str]) -> dict[str, Shown]:
+        targets, db = self._analytics, self._settings.clickhouse_database
         if await targets.active() is None:
             return {}  # the worker has not created the tables yet
         rows = await targets.query(
@@ -83,5 +87,15 @@ async def _analytics(settings: StreamsSettings, order_ids: list[str]) -> dict[st
                 continue
             shown[aggregate] = Shown(int(version), status, Decimal(total), tuple(skus))
         return shown
-    finally:
-        await targets.close()
+
+
+async def shown(settings: StreamsSettings, name: str, order_ids: list[str]) -> dict[str, Shown]:
+    """One look at one read model."""
+    async with ReadModels(settings) as models:
+        return await models.shown(name, order_ids)
+
+
+def _from_source(source: dict[str, Any]) -> Shown:
+    return Shown(
+        source["version"], source["status"], Decimal(source["total"]), tuple(i["sku"] for i in source["items"])
+    )

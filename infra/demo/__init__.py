@@ -23,7 +23,7 @@ from infra.settings import StackSettings, stack_settings
 from infra.stack import Stack
 from infra.stack_cli import print_status
 from infra.write_model import snapshot
-from streams.peek import Shown, shown
+from streams.peek import ReadModels, Shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 from streams.webhooks.receiver import Receiver
@@ -93,19 +93,20 @@ def _wait_for_read_models(
 ) -> tuple[dict[str, dict[str, Shown]], dict[str, float]]:
     """Read every store until it shows each order at its last accepted version; note when each one did."""
 
-    async def views() -> dict[str, dict[str, Shown]]:
-        return {name: await shown(settings, name, list(versions)) for name in PROJECTIONS}
+    async def watch() -> tuple[dict[str, dict[str, Shown]], dict[str, float]]:
+        visible_after: dict[str, float] = {}
+        deadline = time.monotonic() + WAIT_S
+        async with ReadModels(settings) as models:
+            while True:
+                seen = {name: await models.shown(name, list(versions)) for name in PROJECTIONS}
+                for name, view in seen.items():
+                    if all(order in view and view[order].version >= v for order, v in versions.items()):
+                        visible_after.setdefault(name, time.monotonic() - since)
+                if len(visible_after) == len(PROJECTIONS) or time.monotonic() > deadline:
+                    return seen, visible_after
+                await asyncio.sleep(0.01)
 
-    visible_after: dict[str, float] = {}
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        seen = asyncio.run(views())
-        for name, view in seen.items():
-            if all(order in view and view[order].version >= v for order, v in versions.items()):
-                visible_after.setdefault(name, time.monotonic() - since)
-        if len(visible_after) == len(PROJECTIONS) or time.monotonic() > deadline:
-            return seen, visible_after
-        time.sleep(0.05)
+    return asyncio.run(watch())
 
 
 def _show_read_api(readapi_url: str, posted: list[dict[str, str]]) -> None:

@@ -103,7 +103,7 @@ def search(query: str, answer: dict[str, Any]) -> None:
 
 
 def revenue(answer: dict[str, Any]) -> None:
-    table = Table(title="read API daily revenue (ClickHouse; orders not cancelled)")
+    table = Table(title="read API daily revenue (ClickHouse)", caption="orders not cancelled")
     for column in ("day", "currency", "orders", "revenue"):
         table.add_column(column)
     for row in answer["data"]:
@@ -113,8 +113,8 @@ def revenue(answer: dict[str, Any]) -> None:
 
 def webhooks(effects: list[Effect], attempts: int, rejected: int) -> None:
     table = Table(
-        title=f"webhooks delivered to the demo receiver: {len(effects)} events, {attempts} attempts "
-        f"(it refuses every first attempt, so each was retried), {rejected} bad signatures"
+        title=f"webhooks: {len(effects)} delivered, {attempts} attempts, {rejected} bad signatures",
+        caption="the demo receiver verifies every signature and refuses each first attempt, so each was retried",
     )
     for column in ("webhook-id", "eventType", "order", "version"):
         table.add_column(column)

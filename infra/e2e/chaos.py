@@ -32,7 +32,7 @@ from infra.e2e.wire import WireReport, end_offsets, read_since
 from infra.process import kill_hard
 from infra.settings import StackSettings
 from infra.stack import Stack
-from streams.peek import Shown, shown
+from streams.peek import ReadModels, Shown
 from streams.projections import PROJECTIONS
 
 log = logging.getLogger(__name__)
@@ -151,14 +151,15 @@ async def _converge(
     """Read every store until each shows `want` (noting when, in `times`) or the bound ran out."""
     started = time.monotonic()
     orders = list(want)
-    while True:
-        seen = {name: await shown(target.streams, name, orders) for name in PROJECTIONS}
-        for name, view in seen.items():
-            if view == want:
-                times.setdefault(name, time.monotonic() - started)
-        if len(times) == len(PROJECTIONS) or time.monotonic() - started > within:
-            return seen
-        await asyncio.sleep(1.0)
+    async with ReadModels(target.streams) as models:
+        while True:
+            seen = {name: await models.shown(name, orders) for name in PROJECTIONS}
+            for name, view in seen.items():
+                if view == want:
+                    times.setdefault(name, time.monotonic() - started)
+            if len(times) == len(PROJECTIONS) or time.monotonic() - started > within:
+                return seen
+            await asyncio.sleep(0.5)
 
 
 def _doubled(seen: Shown, want: Shown) -> bool:
