@@ -38,7 +38,8 @@ DEFAULT_PAGE_LIMIT = DEFAULT_LIMIT
 
 
 async def known_query_parameters(request: Request) -> None:
-    """Reject query parameters the route does not declare: a typo (`stauts=`) must not silently widen a query."""
+    """Reject query parameters the route does not declare: a typo (`stauts=`) must not silently widen a query; and
+    repeated ones: every parameter here takes one value, and silently keeping the last would hide a client bug."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -47,6 +48,10 @@ async def known_query_parameters(request: Request) -> None:
     unknown = sorted(name for name in request.query_params if name not in allowed)
     if unknown:
         raise InvalidQuery([FieldError(name[:50], "unknown query parameter") for name in unknown[:10]])
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidQuery([FieldError(name[:50], "given more than once; takes one value") for name in repeated[:10]])
 
 
 def cache_allowed(request: Request) -> bool:

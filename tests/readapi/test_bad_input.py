@@ -65,3 +65,11 @@ async def test_unknown_routes_and_methods_are_problems_too(client: httpx.AsyncCl
 async def test_an_unknown_query_parameter_is_refused_rather_than_ignored(client: httpx.AsyncClient, auth: Auth) -> None:
     problem = assert_problem(await client.get("/orders", params={"stauts": "pending"}, headers=auth()), 422)
     assert [error["field"] for error in problem["errors"]] == ["stauts"]
+
+
+async def test_a_repeated_query_parameter_is_refused_rather_than_last_one_wins(
+    client: httpx.AsyncClient, auth: Auth
+) -> None:
+    params = [("customerId", "alice"), ("customerId", "bob")]
+    problem = assert_problem(await client.get("/orders", params=params, headers=auth()), 422)
+    assert [error["field"] for error in problem["errors"]] == ["customerId"]

@@ -37,6 +37,12 @@ def _known_event_type(name: str) -> str:
     return name
 
 
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")  # Postgres cannot store them
+    return value
+
+
 def _secret(value: str) -> str:
     try:
         secret_key(value)
@@ -56,7 +62,7 @@ class RegisterWebhookBody(ApiModel):
         list[EventTypeName],
         Field(default_factory=list, max_length=len(EVENT_TYPES), description="Empty or omitted: every event type."),
     ]
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Annotated[str, StringConstraints(max_length=500), AfterValidator(_storable)] | None = None
     secret: (
         Annotated[
             str, AfterValidator(_secret), Field(description="whsec_<base64 of 24-64 bytes>; omitted: one is generated.")

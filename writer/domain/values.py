@@ -70,9 +70,11 @@ def currency_code(value: object) -> str:
 
 
 def text(value: object, *, max_length: int = MAX_TEXT_LENGTH) -> str:
-    """A non-blank string of at most `max_length` characters, kept as given."""
+    """A non-blank string of at most `max_length` characters and no NUL (Postgres cannot store it), kept as given."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidValue("must not be blank")
+    if "\x00" in value:
+        raise InvalidValue("must not contain NUL characters")
     if len(value) > max_length:
         raise InvalidValue(f"must be at most {max_length} characters")
     return value
