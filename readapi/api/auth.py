@@ -15,7 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from readapi.api.services import Services, get_services
 from readapi.errors import OrderNotVisible
 from readapi.ports import Document
-from writer.errors import PermissionDenied, Unauthenticated
+from writer.api.auth import principal_from
+from writer.errors import PermissionDenied
 from writer.security import Principal, Role
 
 # auto_error=False: a missing token must become our 401 problem, not FastAPI's own error body.
@@ -30,11 +31,7 @@ async def authenticated(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     services: Annotated[Services, Depends(get_services)],
 ) -> Principal:
-    if credentials is None:
-        presented = "authorization" in request.headers
-        detail = "use the Bearer scheme" if presented else "a bearer token is required"
-        raise Unauthenticated(detail, token_presented=presented)
-    return services.tokens.verify(credentials.credentials)
+    return principal_from(request, credentials, services.tokens)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
