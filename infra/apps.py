@@ -42,7 +42,12 @@ class WriterApi(Service):
         return [sys.executable, "-m", "writer.cli", "serve", "--port", str(self.port)]
 
     def env(self) -> dict[str, str]:
-        return {"CQRS_WRITER_DATABASE_URL": self.database_url, "CQRS_WRITER_HOST": "127.0.0.1"}
+        # Two uvicorn workers: one process cannot use both cores for JSON, JWT and Avro work.
+        return {
+            "CQRS_WRITER_DATABASE_URL": self.database_url,
+            "CQRS_WRITER_HOST": "127.0.0.1",
+            "CQRS_WRITER_WORKERS": "2",
+        }
 
     def healthy(self) -> bool:
         try:

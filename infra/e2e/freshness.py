@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from infra.e2e.load import Accepted
 from streams.checkpoints import Checkpoints
-from streams.peek import shown
+from streams.peek import ReadModels
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 
@@ -31,6 +31,8 @@ STORES = {"orders-mongo": "mongo", "orders-search": "elasticsearch", "orders-ana
 @dataclass(frozen=True, slots=True)
 class Sample:
     store: str
+    order_id: str
+    version: int
     at: float
     """Seconds since the run started, when the version became visible."""
     accepted_ms: float
@@ -121,14 +123,26 @@ class FreshnessProbe:
 
     def _record(self, projection: str, accepted: Accepted, now: float) -> None:
         since_202_ms = max(now - accepted.accepted_at, 0.0) * 1000
-        self.samples.append(Sample(STORES[projection], now - self.started, since_202_ms, (now - accepted.due) * 1000))
-
-    async def verify(self, versions: dict[str, int]) -> dict[str, int]:
-        """Per store, how many of these orders it shows below the given version (0 everywhere = announcements held)."""
-        behind = {}
-        for projection in PROJECTIONS:
-            view = await shown(self.settings, projection, list(versions))
-            behind[STORES[projection]] = sum(
-                1 for order_id, version in versions.items() if order_id not in view or view[order_id].version < version
+        self.samples.append(
+            Sample(
+                STORES[projection],
+                accepted.order_id,
+                accepted.version,
+                now - self.started,
+                since_202_ms,
+                (now - accepted.due) * 1000,
             )
+        )
+
+    async def verify(self, most: int = 300) -> dict[str, int]:
+        """Per store, how many announced samples (up to `most`) the store itself shows below their version: 0
+        everywhere means the announcements told the truth."""
+        behind = {}
+        async with ReadModels(self.settings) as models:
+            for projection, store in STORES.items():
+                checked = [s for s in self.samples if s.store == store][-most:]
+                view = await models.shown(projection, sorted({s.order_id for s in checked}))
+                behind[store] = sum(
+                    1 for s in checked if s.order_id not in view or view[s.order_id].version < s.version
+                )
         return behind
