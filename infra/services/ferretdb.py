@@ -2,7 +2,9 @@
 
 Why SQLite: FerretDB 2.x needs Microsoft's DocumentDB extension in Postgres, which Debian does not ship; of 1.x's
 backends, SQLite keeps the read model's store independent of the write model's Postgres (a Postgres outage in the
-fault tests must not take the read side down with it)."""
+fault tests must not take the read side down with it).
+
+The build carries one patch (`infra.install.FERRETDB_PATCHES`): lookups by `_id` use the `_id` index."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pymongo
 from pymongo.errors import PyMongoError
 
 from infra import versions
-from infra.install import cached, go_build_ferretdb
+from infra.install import FERRETDB_BUILD, cached, go_build_ferretdb
 from infra.services.base import Service
 
 
@@ -30,7 +32,7 @@ class FerretDB(Service):
 
     @property
     def binary(self) -> Path:
-        return self.cache_dir / f"ferretdb-{self.version}" / "bin" / "ferretdb"
+        return self.cache_dir / f"ferretdb-{self.version}-{FERRETDB_BUILD}" / "bin" / "ferretdb"
 
     @property
     def uri(self) -> str:
