@@ -5,20 +5,20 @@ What FerretDB 1.24 can and cannot do decided the shape (each probed against the 
 - `renameCollection` works but not with `dropTarget`, so renaming a new generation over the live collection would
   leave a moment with no collection: readers instead follow a pointer document (`read_models/<name>` →
   `orders_v<N>`), switched by one single-document update, which is atomic;
-- an update or delete statement costs time proportional to the collection's size (the server scans: about 3 ms per
-  statement at 1k documents, 22 ms at 10k), and a filter beyond `_id` (such as `_position < new`) is 4x slower
-  again, while `insert_many` of 1000 documents takes 50 ms. So the sink knows the stored positions (from the
-  engine's load of the batch, or one read), inserts new orders in bulk, and replaces changed ones by `_id` only:
+- only an equality on `_id` reaches SQLite's `_id` index (with the build's patch, `infra.install.FERRETDB_PATCHES`;
+  unpatched, even that scanned); any other filter, `{_id: {$in: [...]}}` included, scans and decodes the whole
+  collection (20 s for 100 keys at 36k documents, against well under 1 ms per `_id` lookup). So the sink knows the
+  stored positions (from the engine's load of the batch, or one read by `_id`), inserts new orders in bulk, and
+  replaces changed ones by `_id` only:
   the position check already happened, and the moment between check and write matters only to a concurrent
   writer, which derives the same document anyway. A rebuild target (`bulk=True`) deletes and re-inserts instead;
 - an `update` command holds one SQLite connection per statement until it ends, and with about 100 statements the
   server's connection pool runs dry and the command deadlocks (the server then needs a restart), so replacements
   go in sequential commands of `MAX_STATEMENTS` (never in parallel: the pool is shared);
 - unordered bulk writes stop at their first error, and upsert-only replies lack `nModified` (pymongo then fails
-  merging results): nothing here relies on either;
-- only an equality on `_id` is pushed down to SQLite: `{_id: {$in: [...]}}` scans and decodes the whole collection
-  (20 s for 100 keys at 36k documents, against 9 ms per `_id` lookup), so documents are read by `_id` one by one,
-  several at a time (`by_ids`), and deleted by `_id` one statement each.
+  merging results): nothing here relies on either.
+Documents are therefore read by `_id` one by one, several at a time (`by_ids`), and deleted by `_id`, one statement
+each.
 """
 
 from __future__ import annotations
