@@ -48,9 +48,10 @@ def prepare(settings: StackSettings) -> Target:
 
 
 def client(target: Target) -> httpx.AsyncClient:
+    """Generous time-outs: an overloaded writer should show as latency, not as a storm of retried requests."""
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     headers = {"Authorization": f"Bearer {target.token}"}
-    return httpx.AsyncClient(base_url=target.writer_url, headers=headers, limits=limits, timeout=10)
+    return httpx.AsyncClient(base_url=target.writer_url, headers=headers, limits=limits, timeout=30)
 
 
 async def measure(target: Target, rate: int, seconds: float, sample_every: int) -> tuple[LoadResult, FreshnessProbe]:

@@ -36,7 +36,7 @@ class Sample:
     at: float
     """Seconds since the run started, when the version became visible."""
     accepted_ms: float
-    """From the 202 to visibility."""
+    """From the writer's acceptance (its commit) to visibility."""
     intended_ms: float
     """From the intended send time to visibility (includes the writer's own latency)."""
 

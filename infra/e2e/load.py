@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 
@@ -36,7 +37,8 @@ class Accepted:
     due: float
     """Intended send time (time.time())."""
     accepted_at: float
-    """When the 202 arrived (time.time())."""
+    """When the writer accepted the command: the 202's `timestamp`, taken at its commit (time.time() scale). Not when
+    the answer reached this client, which under overload can be long after the projections applied it."""
 
 
 @dataclass(slots=True)
@@ -134,7 +136,8 @@ class OpenLoop:
                 self._reference.changed(command.name, order_id, version, command.body)
         except UnexpectedVersion as error:
             result.anomalies.append(str(error))
-        accepted = Accepted(command.name, order_id, version, due, time.time())
+        committed = datetime.fromisoformat(str(answer["timestamp"]).replace("Z", "+00:00")).timestamp()
+        accepted = Accepted(command.name, order_id, version, due, committed)
         result.accepted.append(accepted)
         if on_accepted is not None:
             on_accepted(accepted)
