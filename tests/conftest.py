@@ -32,10 +32,12 @@ from writer.tokens import mint_token
 def stack() -> Iterator[Stack]:
     only = [name for name in os.environ.get("CQRS_TEST_SERVICES", "").split(",") if name]
     stack = Stack(stack_settings(), only)
-    already_running = {row.name for row in stack.status() if row.pid is not None}
+    everything = Stack(stack_settings(), list(stack.by_name))  # our apps too: tests (the demo) start them
+    already_running = {row.name for row in everything.status() if row.pid is not None}
 
     def stop_what_we_started() -> None:
-        started_here = [s.name for s in stack.services if s.name not in already_running]
+        running = {row.name for row in everything.status() if row.pid is not None}
+        started_here = [name for name in everything.by_name if name in running - already_running]
         if started_here:
             Stack(stack_settings(), started_here).down()
 
