@@ -229,7 +229,8 @@ def _env(settings: StreamsSettings) -> dict[str, str]:
 
     env = dict(os.environ)
     for name, value in settings.model_dump(exclude={"ports"}).items():
-        env[f"CQRS_STREAMS_{name.upper()}"] = str(value)
+        if value is not None:  # unset optional hosts stay unset ("None" would be a host name)
+            env[f"CQRS_STREAMS_{name.upper()}"] = str(value)
     return env
 
 
