@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -26,6 +28,10 @@ from readapi.waiter import VersionWaiter
 from writer.api.middleware import CorrelationIdMiddleware
 from writer.logs import configure_logging
 from writer.tokens import TokenVerifier
+
+log = logging.getLogger(__name__)
+SHUTDOWN_STEP_S = 5.0
+"""Longest wait for one client to close at shutdown."""
 
 
 def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
@@ -50,31 +56,39 @@ def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
     return app
 
 
+async def _bounded(close: Callable[[], Awaitable[object]]) -> None:
+    """Shut one client down, but never hang the process on a store that went away (its socket may never answer)."""
+    try:
+        await asyncio.wait_for(close(), SHUTDOWN_STEP_S)
+    except Exception as error:  # TimeoutError included: the process is going away anyway
+        log.warning("readapi.shutdown_step_failed step=%s error=%r", getattr(close, "__qualname__", close), error)
+
+
 def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         streams, timeout_s = settings.streams, settings.store_timeout_s
         async with contextlib.AsyncExitStack() as stack:
             redis = Redis.from_url(streams.redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
-            stack.push_async_callback(redis.aclose)
+            stack.push_async_callback(_bounded, redis.aclose)
             mirror = CheckpointMirror(redis, streams.redis_prefix)
             views = MongoOrderViews.connect(streams, pointer_ttl_s=settings.pointer_ttl_s, timeout_s=timeout_s)
-            stack.push_async_callback(views.close)
+            stack.push_async_callback(_bounded, views.close)
             search = ElasticsearchOrderSearch.connect(streams, timeout_s=timeout_s)
-            stack.push_async_callback(search.close)
+            stack.push_async_callback(_bounded, search.close)
             analytics = ClickHouseAnalytics(
                 streams,
                 user=settings.clickhouse_user,
                 password=settings.clickhouse_password.get_secret_value(),
                 timeout_s=timeout_s,
             )
-            stack.push_async_callback(analytics.close)
+            stack.push_async_callback(_bounded, analytics.close)
             summaries = PostgresOrderSummaries.create(settings.database_url, timeout_s=timeout_s)
             await summaries.open()
-            stack.push_async_callback(summaries.close)
+            stack.push_async_callback(_bounded, summaries.close)
             waiter = VersionWaiter(Redis.from_url(streams.redis_url), mirror, [DETAIL])
             await waiter.start()
-            stack.push_async_callback(waiter.stop)
+            stack.push_async_callback(_bounded, waiter.stop)
             app.state.services = Services(
                 settings=settings,
                 views=views,

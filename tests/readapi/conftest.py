@@ -31,7 +31,9 @@ def readapi_settings(streams: StreamsSettings, **overrides: object) -> ReadApiSe
     return ReadApiSettings.model_validate(values | overrides)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the sandbox and the app are torn down when the read API's tests are done, long before the
+# disruptive tests restart the services their clients are connected to.
+@pytest.fixture(scope="package")
 async def seeded(stack: Stack) -> AsyncIterator[Seeded]:
     """Every read model of one sandbox, filled by the three real projections from the events of ~70 orders."""
     streams = unique_settings(stack)
@@ -51,7 +53,7 @@ async def running_app(settings: ReadApiSettings) -> AsyncIterator[FastAPI]:
         yield application
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def app(seeded: Seeded) -> AsyncIterator[FastAPI]:
     async for application in running_app(readapi_settings(seeded.streams)):
         yield application
