@@ -106,7 +106,7 @@ async def test_rebuild_while_a_reader_loops_never_shows_an_error_or_an_empty_res
             result = await rebuild(settings, name, progress=progress.append)
             await arriving
             reads_at_switch = reader.reads
-            await until(lambda: _set(live.worker.retired), within=10)  # type: ignore[union-attr]
+            await until(lambda: _set(live.worker.retired), within=30)  # type: ignore[union-attr]
             await asyncio.sleep(0.5)
         assert reader.failures == []
         assert reads_at_switch > 10
@@ -130,7 +130,7 @@ async def test_rebuild_while_a_reader_loops_never_shows_an_error_or_an_empty_res
         async def all_shown() -> bool:
             return await shown(settings, name, [h.order_id for h in every]) == {h.order_id: expected(h) for h in every}
 
-        await until(all_shown, within=60)
+        await until(all_shown, within=120)
     finally:
         await restarted.stop()
 
