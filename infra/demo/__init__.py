@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from connectors.tail import EventsTail
 from infra.demo import show, story
 from infra.settings import StackSettings, stack_settings
 from infra.stack import Stack
@@ -34,7 +35,6 @@ WAIT_S = 90.0
 
 def run_demo() -> None:
     from connectors.cli import register
-    from connectors.tail import EventsTail
 
     settings = stack_settings()
     stack = Stack(settings, [*Stack(settings).by_name.keys()])
@@ -73,10 +73,7 @@ def run_demo() -> None:
     )
 
 
-def _show_pipeline(settings: StackSettings, posted: list[dict[str, str]], tail: object, last_202: float) -> None:
-    from connectors.tail import EventsTail
-
-    assert isinstance(tail, EventsTail)
+def _show_pipeline(settings: StackSettings, posted: list[dict[str, str]], tail: EventsTail, last_202: float) -> None:
     show.accepted(posted)
     versions = {row["aggregateId"]: int(row["version"]) for row in posted}
     show.write_model(settings.ports.postgres, set(versions))

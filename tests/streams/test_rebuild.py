@@ -76,8 +76,23 @@ class Reader:
         self.mongo = MongoTargets.connect(self.settings)
         self.search = ElasticsearchTargets.connect(self.settings)
         self.clickhouse = ClickHouseTargets.connect(self.settings)
+        await self._baseline()
         self.task = asyncio.create_task(self.run())
         return self
+
+    async def _baseline(self) -> None:
+        """Start counting once the reader sees the current generation's data: Elasticsearch search is near real
+        time (documents become searchable at the next refresh, within `refresh_interval`), and what this test
+        proves is that the rebuild and its switch never take anything away."""
+        read = {"orders-mongo": self._mongo, "orders-search": self._search, "orders-analytics": self._analytics}[
+            self.name
+        ]
+
+        async def sees_data() -> bool:
+            found, listed = await read()
+            return found and listed > 0
+
+        await until(sees_data, within=30)
 
     async def __aexit__(self, *exc: object) -> None:
         self.stop()
