@@ -16,6 +16,7 @@ from readapi.settings import ReadApiSettings
 from streams.projections import PROJECTIONS
 from streams.sandbox import remove
 from streams.settings import StreamsSettings
+from streams.sinks.elasticsearch import ElasticsearchTargets
 from tests.readapi.seed import Seeded, search_histories, varied_histories
 from tests.streams.conftest import create_topics, unique_settings
 from tests.streams.pipeline import produce, run_until_caught_up
@@ -42,9 +43,20 @@ async def seeded(stack: Stack) -> AsyncIterator[Seeded]:
     try:
         await produce(streams, [event for h in [*histories, *search.values()] for event in h.events])
         await asyncio.gather(*(run_until_caught_up(streams, name) for name in PROJECTIONS))
+        await searchable(streams)
         yield Seeded(streams, histories, search)
     finally:
         await remove(streams)
+
+
+async def searchable(streams: StreamsSettings) -> None:
+    """Search is near real time (documents join at the next refresh, within 1 s); the tests start from a refreshed
+    index so that what they assert about search is about the read API, not about that second."""
+    targets = ElasticsearchTargets.connect(streams)
+    try:
+        await targets.client.indices.refresh(index=streams.search_alias)
+    finally:
+        await targets.close()
 
 
 async def running_app(settings: ReadApiSettings) -> AsyncIterator[FastAPI]:
