@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from typing import Annotated
 
 import typer
 
 from readapi.settings import ReadApiSettings, readapi_settings
+from writer.metrics_dir import shared_metrics_dir
 
 app = typer.Typer(help="The query side: orders, search and analytics over HTTP.", no_args_is_help=True)
 
@@ -30,16 +29,8 @@ def serve(
     readapi_settings.cache_clear()
     settings = readapi_settings()
     configure_logging(settings.log_level)
-    metrics_dir = None
-    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Each worker keeps its own counters; a shared directory lets /metrics report all of them.
-        metrics_dir = tempfile.mkdtemp(prefix="readapi-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    try:
+    with shared_metrics_dir(settings.workers, prefix="readapi-metrics-"):
         _run_uvicorn(settings)
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()

@@ -6,13 +6,12 @@ The root CLI mounts `app` as `cqrs writer` and registers `token` as `cqrs token`
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 
+from writer.metrics_dir import shared_metrics_dir
 from writer.security import Role
 from writer.settings import WriterSettings, writer_settings
 
@@ -53,16 +52,8 @@ def serve(
     writer_settings.cache_clear()
     settings = writer_settings()
     configure_logging(settings.log_level)
-    metrics_dir = None
-    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Each worker keeps its own counters; a shared directory lets /metrics report all of them.
-        metrics_dir = tempfile.mkdtemp(prefix="writer-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    try:
+    with shared_metrics_dir(settings.workers, prefix="writer-metrics-"):
         _run_uvicorn(settings)
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _run_uvicorn(settings: WriterSettings) -> None:
