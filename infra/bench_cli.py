@@ -49,6 +49,22 @@ def projections(
     report("projections", rows(result), {"events": result.events, "orders": result.orders, "faust": faust})
 
 
+@app.command("rebuild")
+def rebuild(
+    events: Annotated[
+        int, typer.Option(help="Synthetic events on the private topic each projection rebuilds from.")
+    ] = 1_000_000,
+) -> None:
+    """A full rebuild of each projection, timed: events/s and seconds per projection."""
+    import asyncio
+
+    from infra.bench_report import report
+    from streams.bench import rebuild_bench
+    from streams.settings import StreamsSettings
+
+    report("rebuild", asyncio.run(rebuild_bench(StreamsSettings(), events)), {"events": events})
+
+
 @app.command()
 def e2e(
     rate: Annotated[list[int] | None, typer.Option(help="Command rates (open loop).")] = None,

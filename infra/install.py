@@ -78,7 +78,7 @@ def maven_copy(service: str, pom: str, properties: dict[str, str], out: Path) ->
         f"-DoutputDirectory={out}", "-Dmdep.useRepositoryLayout=false",
         *(f"-D{key}={value}" for key, value in properties.items()),
     ]  # fmt: skip
-    _run(service, argv, "check the network to Maven Central, then rerun `cqrs stack install`")
+    run_step(service, argv, "check the network to Maven Central, then rerun `cqrs stack install`")
 
 
 def apt_install(service: str, packages: Sequence[str]) -> None:
@@ -140,7 +140,7 @@ def go_build_ferretdb(out: Path) -> None:
     `FERRETDB_PATCHES` applied."""
     go = require_tool("go", "ferretdb", "install Go 1.22+ (https://go.dev/doc/install) and rerun")
     module = f"github.com/FerretDB/FerretDB@{versions.FERRETDB}"
-    listing = _run("ferretdb", [go, "mod", "download", "-json", module], "check the Go module proxy")
+    listing = run_step("ferretdb", [go, "mod", "download", "-json", module], "check the Go module proxy")
     source = Path(json.loads(listing)["Dir"])
     work = out / "src"
     shutil.copytree(source, work)
@@ -153,7 +153,7 @@ def go_build_ferretdb(out: Path) -> None:
         if text not in code:
             raise DownloadFailed("ferretdb", f"patch target not found in {relative}", "check FERRETDB_PATCHES")
         source_file.write_text(code.replace(text, replacement))
-    _run(
+    run_step(
         "ferretdb",
         [go, "build", "-trimpath", "-o", str(out / "bin" / "ferretdb"), "./cmd/ferretdb"],
         "see the Go error above",
@@ -163,7 +163,7 @@ def go_build_ferretdb(out: Path) -> None:
     shutil.rmtree(work)
 
 
-def _run(
+def run_step(
     service: str, argv: Sequence[str], fix: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> str:
     result = subprocess.run(

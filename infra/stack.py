@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from infra.apps import APP_TYPES
 from infra.errors import PortInUse, ServiceUnhealthy
-from infra.process import PidFile, rss_bytes, spawn, stop
+from infra.process import PidFile, cpu_seconds, rss_bytes, spawn, stop
 from infra.services import Service, all_services
 from infra.services.base import port_is_free
 from infra.settings import StackSettings
@@ -138,6 +138,16 @@ class Stack:
                 )
             )
         return rows
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each running named service (children included): two readings around a load
+        tell what each part of the pipeline costs per command."""
+        used = {}
+        for service in self.named:
+            pid = self.pid_file(service).running_pid()
+            if pid is not None:
+                used[service.name] = cpu_seconds(pid)
+        return used
 
     def log_tail(self, service: Service, lines: int = 30) -> str:
         try:

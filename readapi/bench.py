@@ -1,4 +1,5 @@
-"""`cqrs bench readapi`: concurrent httpx clients against the real read API (uvicorn) on a sandbox of its own.
+"""`cqrs bench readapi`: concurrent clients (vegeta, `infra.loadgen`) against the real read API (uvicorn) on a sandbox
+of its own.
 
 The bench seeds a sandbox (event topic, store targets, Redis keys) with orders through the real projections, starts
 `python -m readapi.cli serve` on it, measures each scenario for a bounded time, and removes everything afterwards.
@@ -18,7 +19,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from infra.bench_report import latency_summary, report
+from infra.bench_report import report
+from infra.loadgen import Target, attack
 from schemas.envelope import EventEnvelope
 from schemas.envelope_codec import encode_envelope
 from schemas.events import LineItem, OrderConfirmed, OrderCreated, OrderStatus
@@ -38,7 +39,6 @@ from streams.worker import ProjectionWorker
 
 WORDS = ["mug", "teapot", "kettle", "plate", "bowl", "spoon", "glass", "tray", "jug", "cup"]
 HOT_ORDERS = 50
-Request = Callable[[random.Random], tuple[str, dict[str, str]]]
 
 
 def _events(count: int) -> list[EventEnvelope]:
@@ -131,49 +131,30 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the read API did not become ready within 60 s")
 
 
-async def _scenario(url: str, token: str, request: Request, clients: int, seconds: float) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors: list[int] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits,
-                                 timeout=30) as client:  # fmt: skip
-
-        async def one_client(seed: int) -> None:
-            rng = random.Random(seed)
-            while time.perf_counter() < until:
-                path, headers = request(rng)
-                started = time.perf_counter()
-                response = await client.get(path, headers=headers)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
-                    errors.append(response.status_code)
-
-        until = time.perf_counter() + 0.5  # warm connections, the app and the cache
-        await asyncio.gather(*(one_client(n) for n in range(clients)))
-        latencies.clear()
-        started = time.perf_counter()
-        until = started + seconds
-        await asyncio.gather(*(one_client(n) for n in range(clients)))
-        elapsed = time.perf_counter() - started
-    summary = latency_summary(latencies)
+def _scenario(url: str, token: str, targets: list[Target], clients: int, seconds: float) -> dict[str, Any]:
+    attack(url, targets, clients=clients, seconds=0.5, token=token)  # warm connections, the app and the cache
+    result = attack(url, targets, clients=clients, seconds=seconds, token=token)
     return {
-        "requests": summary["count"],
-        "errors": len(errors),
-        "req/s": round(summary["count"] / elapsed, 1),
-        "p50 ms": summary["p50_ms"],
-        "p99 ms": summary["p99_ms"],
+        "requests": result.requests,
+        "errors": result.errors,
+        "req/s": result.rate,
+        "p50 ms": result.p50_ms,
+        "p99 ms": result.p99_ms,
+        "max ms": result.max_ms,
     }
 
 
-def _scenarios(order_ids: list[str]) -> dict[str, Request]:
-    hot = order_ids[:HOT_ORDERS]
+def _scenarios(order_ids: list[str]) -> dict[str, list[Target]]:
+    """Each scenario's requests, taken round robin by the load generator."""
+    rng = random.Random(7)
     fresh = {"Cache-Control": "no-cache"}
+    shuffled = rng.sample(order_ids, len(order_ids))
     return {
-        "cached detail": lambda rng: (f"/orders/{rng.choice(hot)}", {}),
-        "uncached detail": lambda rng: (f"/orders/{rng.choice(order_ids)}", fresh),
-        "list": lambda rng: (f"/orders?status=confirmed&page={rng.randint(1, 5)}&sort=total:desc", fresh),
-        "search": lambda rng: (f"/orders/search?q={rng.choice(WORDS)}&filters=currency:EUR", fresh),
-        "analytics": lambda rng: ("/analytics/revenue/daily?currency=EUR", {}),
+        "cached detail": [Target(f"/orders/{order_id}", {}) for order_id in order_ids[:HOT_ORDERS]],
+        "uncached detail": [Target(f"/orders/{order_id}", fresh) for order_id in shuffled],
+        "list": [Target(f"/orders?status=confirmed&page={page}&sort=total:desc", fresh) for page in range(1, 6)],
+        "search": [Target(f"/orders/search?q={word}&filters=currency:EUR", fresh) for word in WORDS],
+        "analytics": [Target("/analytics/revenue/daily?currency=EUR", {})],
     }
 
 
@@ -194,8 +175,8 @@ def run(clients: int, seconds: float, workers: int, orders: int) -> None:
         process = subprocess.Popen(command, env=_server_env(settings), stdout=subprocess.DEVNULL)
         _wait_ready(url, process)
         rows = [
-            {"scenario": name} | asyncio.run(_scenario(url, token, request, clients, seconds))
-            for name, request in _scenarios(order_ids).items()
+            {"scenario": name} | _scenario(url, token, targets, clients, seconds)
+            for name, targets in _scenarios(order_ids).items()
         ]
     finally:
         if process is not None:

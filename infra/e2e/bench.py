@@ -2,7 +2,8 @@
 
 Per rate: a realistic command mix posted open-loop for `seconds`; one accepted command in `sample_every` is timed
 until each store shows its version. The table gives p50/p95/p99 per store and rate next to the writer's own
-latency; the JSON keeps the rows, the PNG beside it shows every sample over time.
+latency, and what a command costs in CPU in each part of the pipeline (hence the most commands/s the machine's
+cores can carry); the JSON keeps the rows, the PNG beside it shows every sample over time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psutil
 from rich.console import Console
 
 from infra.bench_report import latency_summary, report
@@ -64,6 +66,40 @@ async def measure(target: Target, rate: int, seconds: float, sample_every: int) 
     return result, probe
 
 
+class CpuMeter:
+    """CPU each part of the pipeline spent on a rate's commands, from the load's start until every sample was
+    visible: what a command costs, and so the most commands/s this machine's cores could carry."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        from infra.stack import Stack
+
+        self._stack = Stack(settings, list(Stack(settings).by_name))
+        self._before: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._before = self._reading()
+
+    def per_command(self, commands: int) -> dict[str, Any]:
+        after = self._reading()
+        spent = {name: after[name] - self._before.get(name, 0.0) for name in after}
+        total = sum(spent.values())
+        cells: dict[str, Any] = {
+            f"cpu ms/cmd {name}": round(seconds * 1000 / max(commands, 1), 2)
+            for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+            if seconds * 1000 / max(commands, 1) >= 0.05
+        }
+        cells["cpu ms/cmd total"] = round(total * 1000 / max(commands, 1), 2)
+        cores = psutil.cpu_count() or 1
+        cells[f"max commands/s on {cores} cores"] = round(cores * commands / total) if total else None
+        return cells
+
+    def _reading(self) -> dict[str, float]:
+        used = self._stack.cpu_seconds()
+        times = psutil.Process().cpu_times()
+        used["load generator"] = times.user + times.system
+        return used
+
+
 def row(result: LoadResult, probe: FreshnessProbe, behind: dict[str, int]) -> dict[str, Any]:
     http = latency_summary(result.latencies_ms)
     cells: dict[str, Any] = {
@@ -94,11 +130,14 @@ def run(rates: list[int], seconds: float, sample_every: int) -> None:
         target = prepare(settings)
     rows = []
     samples: dict[int, list[Sample]] = {}
+    cpu = CpuMeter(settings)
     for rate in rates:
         with console.status(f"{rate} commands/s for {seconds:.0f} s…"):
+            cpu.start()
             result, probe = asyncio.run(measure(target, rate, seconds, sample_every))
+            spent = cpu.per_command(len(result.accepted))
             behind = asyncio.run(probe.verify())
-        rows.append(row(result, probe, behind))
+        rows.append(row(result, probe, behind) | spent)
         console.print(f"{rate} commands/s: {len(result.accepted):,} accepted, {len(probe.samples):,} samples")
         samples[rate] = probe.samples
     path = report("e2e", rows, {"rates": rates, "seconds": seconds, "sample_every": sample_every}, console)
