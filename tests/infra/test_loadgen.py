@@ -14,7 +14,7 @@ from infra.loadgen import Target, attack
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as vegeta's clients use it
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)
+    def do_GET(self) -> None:
         authorized = self.headers.get("Authorization") == "Bearer secret" and self.headers.get("X-Probe") == "yes"
         status = 200 if self.path == "/ok" and authorized else 404
         body = b"{}"
@@ -23,7 +23,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the stdlib's signature)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
