@@ -5,10 +5,13 @@ and that matches what the document says of it."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import CheckFunction, not_a_server_error
+from schemathesis.core.errors import InvalidSchema
+from schemathesis.core.result import Err, Result
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
@@ -17,6 +20,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+# What `get_all_operations` yields: schemathesis itself leaves APIOperation's parameters open.
+Operation = APIOperation[Any, Any, Any, Any]
 
 CHECKS = [
     not_a_server_error,
@@ -42,7 +48,7 @@ def fuzz(
     `answers_bad_input_with_success` names operations (`"POST /path"`) that by design report invalid input inside
     a 2xx answer: `negative_data_rejection` is not checked there, every other check is."""
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [_operation(result) for result in schema.get_all_operations()]
     assert len(operations) >= min_operations
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and not (operation.query or operation.path_parameters or operation.body):
@@ -52,8 +58,15 @@ def fuzz(
         _fuzz_operation(operation, url, headers, mode, checks, max_examples)
 
 
+def _operation(result: Result[Operation, InvalidSchema]) -> Operation:
+    """The operation, or the error schemathesis met while reading it from the document."""
+    if isinstance(result, Err):
+        raise result.err()
+    return result.ok()
+
+
 def _fuzz_operation(
-    operation: APIOperation,
+    operation: Operation,
     url: str,
     headers: dict[str, str],
     mode: GenerationMode,
@@ -62,7 +75,7 @@ def _fuzz_operation(
 ) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=max_examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    def answers_within_schema(case: schemathesis.Case) -> None:
+    def answers_within_schema(case: schemathesis.Case[Operation]) -> None:
         case.call_and_validate(base_url=url, headers=headers, checks=checks)
 
     answers_within_schema()

@@ -68,7 +68,11 @@ def test_a_failed_build_leaves_nothing_that_looks_complete(tmp_path: Path) -> No
     with pytest.raises(DownloadFailed):
         cached(target, failing_build)
     assert not target.exists()
-    cached(target, lambda out: (out / "whole.jar").write_text("complete"))
+
+    def whole_build(out: Path) -> None:
+        (out / "whole.jar").write_text("complete")
+
+    cached(target, whole_build)
     assert sorted(path.name for path in target.iterdir()) == ["whole.jar"]
 
 

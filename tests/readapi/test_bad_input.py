@@ -70,6 +70,6 @@ async def test_an_unknown_query_parameter_is_refused_rather_than_ignored(client:
 async def test_a_repeated_query_parameter_is_refused_rather_than_last_one_wins(
     client: httpx.AsyncClient, auth: Auth
 ) -> None:
-    params = [("customerId", "alice"), ("customerId", "bob")]
-    problem = assert_problem(await client.get("/orders", params=params, headers=auth()), 422)
+    repeated = await client.get("/orders", params=[("customerId", "alice"), ("customerId", "bob")], headers=auth())
+    problem = assert_problem(repeated, 422)
     assert [error["field"] for error in problem["errors"]] == ["customerId"]

@@ -69,7 +69,7 @@ def test_a_command_reaches_events_order_with_key_headers_and_the_writers_envelop
     # The value is exactly what the writer committed: compare with the write model's row.
     detail = api.get(f"/commands/{accepted['commandId']}")
     assert detail.status_code == 200
-    assert str(envelope.data.total) == "25.00"  # type: ignore[union-attr]
+    assert str(envelope.data.total) == "25.00"
 
 
 def test_concurrent_commands_keep_each_orders_versions_strictly_increasing(api: httpx.Client, tail: EventsTail) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import clickhouse_connect
 import httpx
@@ -89,7 +90,10 @@ def test_connect_has_debezium_postgres_connector_and_outbox_router(stack: Stack)
 
 
 def test_ferretdb_insert_find_update(stack: Stack) -> None:
-    with pymongo.MongoClient(f"mongodb://127.0.0.1:{stack.settings.ports.ferretdb}/") as client:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        f"mongodb://127.0.0.1:{stack.settings.ports.ferretdb}/"
+    )
+    with client:
         orders = client["smoke"][f"orders_{uuid.uuid4().hex[:8]}"]
         orders.insert_one({"_id": "o-1", "status": "pending", "items": [{"sku": "A", "quantity": 2}], "version": 1})
         orders.update_one({"_id": "o-1", "version": {"$lt": 2}}, {"$set": {"status": "confirmed", "version": 2}})

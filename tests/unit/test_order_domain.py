@@ -5,7 +5,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -307,12 +307,20 @@ def test_status_follows_the_state_machine(status: OrderStatus, kind: type) -> No
         assert (after.version, decision.version) == (state.version + 1, state.version + 1)
 
 
+class StatusEventFields(TypedDict):
+    """The fields every status event (confirmed, shipped, cancelled) carries."""
+
+    customer_id: str
+    total: Decimal
+    currency: str
+
+
 def test_status_events_carry_customer_total_and_currency() -> None:
     confirmed, confirm = run(order_in(OrderStatus.PENDING), TRANSITIONS[ConfirmOrder])
     _, ship = run(confirmed, TRANSITIONS[ShipOrder])
     _, cancel = run(confirmed, TRANSITIONS[CancelOrder])
 
-    common = {"customer_id": "c-1", "total": Decimal("39.98"), "currency": "EUR"}
+    common: StatusEventFields = {"customer_id": "c-1", "total": Decimal("39.98"), "currency": "EUR"}
     assert confirm.events == (OrderConfirmed(status=OrderStatus.CONFIRMED, **common),)
     assert ship.events == (OrderShipped(status=OrderStatus.SHIPPED, **common),)
     assert cancel.events == (
