@@ -101,9 +101,14 @@ class FaustRunner(Runner):
         @app.agent(topic, concurrency=1, name=f"project-{self._group_id}")
         async def project(stream: Any) -> None:
             target = await handler()
-            async for events in stream.take_events(self._batch_size, within=self._batch_timeout_s):
-                for event in events:
+            events: list[Any] = []
+            async for taken in stream.take_events(self._batch_size, within=self._batch_timeout_s):
+                for event in taken:
                     event.message.incref()  # hold: see the module docstring
+                events += taken
+                room = self._batch_size - len(events)
+                if room > 0 and _backlog(app, events) >= room:
+                    continue  # catching up: see `_backlog`
                 try:
                     await target.process([_record(event) for event in events])
                 except asyncio.CancelledError:
@@ -114,6 +119,7 @@ class FaustRunner(Runner):
                     os._exit(EXIT_CRASHED)
                 for event in events:
                     event.message.decref()  # take_events' own ack is now the last one: safe to commit
+                events = []
 
         @app.timer(self._tick_s, name=f"tick-{self._group_id}")  # type: ignore[untyped-decorator]
         async def tick() -> None:
@@ -139,6 +145,22 @@ class FaustRunner(Runner):
         async def on_shutdown(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             if opened is not None and opened.done():
                 await opened.result().close()
+
+
+def _backlog(app: faust.App, events: list[Any]) -> int:
+    """Events already in the log after these, on their partitions (Faust's last-seen high watermarks).
+
+    `take_events` stops filling its buffer while a batch is processed, so each batch holds only what streamed in
+    during one `within` window (a few hundred events), however far behind the worker is. When at least a batch's
+    room of events is already waiting, the agent takes another window before processing: catching up then runs in
+    full batches (fewer, larger writes), while a worker at the head of the log still processes every window at once.
+    Only a backlog that large counts, so a log end that is not a real event (a transaction marker) never holds a
+    batch back."""
+    last: dict[Any, int] = {}
+    for event in events:
+        message = event.message
+        last[message.tp] = max(last.get(message.tp, -1), message.offset)
+    return sum(max((app.consumer.highwater(tp) or 0) - offset - 1, 0) for tp, offset in last.items())
 
 
 def _record(event: Any) -> Record:

@@ -5,16 +5,19 @@ nothing lost and nothing applied twice."""
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import sys
 from decimal import Decimal
 
+import httpx
 import psutil
 import pytest
 
 from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
+from tests.servers import free_port
 from tests.streams.conftest import create_topics
 from tests.streams.history import sample_histories
 from tests.streams.pipeline import cli_env, produce, until
@@ -64,3 +67,46 @@ async def test_kill_9_mid_batch_then_restart_converges_without_loss_or_doubles(s
         count, total = revenue.get((status, currency), (0, Decimal(0)))
         revenue[(status, currency)] = (count + int(orders), total + amount)
     assert revenue == expected_revenue(histories)  # …so no materialized view counted one twice
+
+
+async def test_a_worker_behind_catches_up_in_full_batches(settings: StreamsSettings) -> None:
+    """Faust's `take_events` buffers nothing while a batch is processed, so each batch would hold only one short
+    window's worth of events however far behind the worker is; the runner takes more windows while a batch's room
+    is already waiting in the log."""
+    await create_topics(settings)
+    histories = sample_histories(1000, seed=7)
+    events = interleaved(histories)
+    await produce(settings, events)
+    ids = [h.order_id for h in histories]
+    want = {h.order_id: expected(h) for h in histories}
+    name, batch_size = "orders-search", 2000
+    base_port = free_port() - list(PROJECTIONS).index(name)  # the worker serves metrics on base + its index
+    env = cli_env(settings) | {
+        "CQRS_STREAMS_BATCH_SIZE": str(batch_size), "CQRS_STREAMS_METRICS_PORT": str(base_port),
+    }  # fmt: skip
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streams", "worker", "--projection", name, "--log-level", "warning", env=env
+    )
+    try:
+
+        async def caught_up() -> bool:
+            return await shown(settings, name, ids) == want
+
+        await until(caught_up, within=120, every=0.5)
+        async with httpx.AsyncClient() as client:
+            scraped = (await client.get(f"http://127.0.0.1:{base_port + list(PROJECTIONS).index(name)}/metrics")).text
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(worker.wait(), 60)
+    batches = _sample(scraped, "streams_batch_size_count", name)
+    assert _sample(scraped, "streams_batch_size_sum", name) == len(events)
+    # Full batches but for the first (before Faust knows the log's end) and the last; one short window is about
+    # 300 events here, which would take more than twice as many batches.
+    assert batches <= math.ceil(len(events) / batch_size) + 2, f"{len(events)} events in {batches} batches"
+
+
+def _sample(exposition: str, metric: str, projection: str) -> float:
+    for line in exposition.splitlines():
+        if line.startswith(f'{metric}{{projection="{projection}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{metric} for {projection} not in the worker's metrics")
