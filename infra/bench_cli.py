@@ -79,15 +79,15 @@ def e2e(
 
 @app.command()
 def readapi(
-    clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 32,
-    seconds: Annotated[float, typer.Option(help="Seconds per scenario (five scenarios).")] = 3.0,
+    clients: Annotated[list[int] | None, typer.Option(help="Concurrent clients (one run each).")] = None,
+    seconds: Annotated[float, typer.Option(help="Seconds per scenario and client count.")] = 5.0,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes of the read API.")] = 2,
     orders: Annotated[int, typer.Option(help="Orders seeded into the bench's own read models.")] = 1000,
 ) -> None:
     """Cached/uncached detail, list, search and analytics: req/s and p50/p99 with concurrent clients."""
     from readapi.bench import run
 
-    run(clients, seconds, workers, orders)
+    run(clients or [4, 32], seconds, workers, orders)
 
 
 @app.command("import")

@@ -158,7 +158,9 @@ def _scenarios(order_ids: list[str]) -> dict[str, list[Target]]:
     }
 
 
-def run(clients: int, seconds: float, workers: int, orders: int) -> None:
+def run(clients: list[int], seconds: float, workers: int, orders: int) -> None:
+    """Every scenario at each number of concurrent clients: few clients show the service's own latency, many its
+    throughput once saturated (where latency is mostly queueing)."""
     from infra.settings import stack_settings
     from readapi.settings import ReadApiSettings
     from writer.security import Role
@@ -175,8 +177,9 @@ def run(clients: int, seconds: float, workers: int, orders: int) -> None:
         process = subprocess.Popen(command, env=_server_env(settings), stdout=subprocess.DEVNULL)
         _wait_ready(url, process)
         rows = [
-            {"scenario": name} | _scenario(url, token, targets, clients, seconds)
+            {"scenario": f"{name}, {count} clients"} | _scenario(url, token, targets, count, seconds)
             for name, targets in _scenarios(order_ids).items()
+            for count in clients
         ]
     finally:
         if process is not None:
