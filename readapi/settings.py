@@ -54,6 +54,9 @@ class ReadApiSettings(BaseSettings):
     cache_prefix: str = "readapi"
     pointer_ttl_s: float = Field(1.0, ge=0, description="how long the Mongo collection pointer is trusted")
     store_timeout_s: float = Field(5.0, gt=0, description="per store call; beyond it the answer is a 503")
+    list_scans: int = Field(
+        2, ge=1, description="order lists run against the Mongo-wire store at once per worker (FerretDB scans for them)"
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(58002, ge=1, le=65535)

@@ -72,7 +72,9 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
             redis = Redis.from_url(streams.redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
             stack.push_async_callback(_bounded, redis.aclose)
             mirror = CheckpointMirror(redis, streams.redis_prefix)
-            views = MongoOrderViews.connect(streams, pointer_ttl_s=settings.pointer_ttl_s, timeout_s=timeout_s)
+            views = MongoOrderViews.connect(
+                streams, pointer_ttl_s=settings.pointer_ttl_s, timeout_s=timeout_s, list_scans=settings.list_scans
+            )
             stack.push_async_callback(_bounded, views.close)
             search = ElasticsearchOrderSearch.connect(streams, timeout_s=timeout_s)
             stack.push_async_callback(_bounded, search.close)

@@ -7,6 +7,7 @@ request: after a switch, readers move within that second, and the old collection
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -36,8 +37,12 @@ _Raw = dict[str, Any]
 
 class MongoOrderViews:
     def __init__(self, client: AsyncMongoClient[_Raw], settings: StreamsSettings, *, pointer_ttl_s: float,
-                 timeout_s: float) -> None:  # fmt: skip
+                 timeout_s: float, list_scans: int = 2) -> None:  # fmt: skip
         self._client = client
+        # A bulkhead for lists: FerretDB answers them by scanning the collection, so a few at a time finish while
+        # the rest wait within their deadline (or get a 503 without reaching the store), instead of all of them
+        # sharing the store's CPU and all missing the deadline.
+        self._list_slots = asyncio.Semaphore(list_scans)
         self._db = client[settings.mongo_database]
         self._name = settings.mongo_collection
         self._pointer_ttl_s = pointer_ttl_s
@@ -45,11 +50,13 @@ class MongoOrderViews:
         self._pointer: tuple[float, str | None] = (0.0, None)
 
     @classmethod
-    def connect(cls, settings: StreamsSettings, *, pointer_ttl_s: float, timeout_s: float) -> MongoOrderViews:
+    def connect(
+        cls, settings: StreamsSettings, *, pointer_ttl_s: float, timeout_s: float, list_scans: int = 2
+    ) -> MongoOrderViews:
         client: AsyncMongoClient[_Raw] = AsyncMongoClient(
             settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=int(timeout_s * 1000), maxPoolSize=32
         )
-        return cls(client, settings, pointer_ttl_s=pointer_ttl_s, timeout_s=timeout_s)
+        return cls(client, settings, pointer_ttl_s=pointer_ttl_s, timeout_s=timeout_s, list_scans=list_scans)
 
     async def close(self) -> None:
         await self._client.close()
@@ -77,15 +84,18 @@ class MongoOrderViews:
         direction = ASCENDING if query.sort.direction is Direction.ASC else DESCENDING
         # `_id` (the orderId) breaks ties, so equal sort values never swap places between pages.
         order = [(_SORT_KEYS[query.sort.field], direction), ("_id", ASCENDING)]
-        async with guarded(STORE, self._timeout_s):
+        async with guarded(STORE, self._timeout_s), self._list_slots:
             collection = await self._collection()
             if collection is None:
                 return Page([], 0)
-            total = await collection.count_documents(where)
+            # The server gets the same deadline: a query the read API gave up on must not keep the store busy
+            # (on FerretDB a list scans the collection, and abandoned scans would pile up under load).
+            deadline_ms = int(self._timeout_s * 1000)
+            total = await collection.count_documents(where, maxTimeMS=deadline_ms)
             if query.page.offset >= total:
                 return Page([], total)
-            cursor = collection.find(where, _SUMMARY_PROJECTION).sort(order).skip(query.page.offset)
-            docs = await cursor.limit(query.page.limit).to_list()
+            cursor = collection.find(where, _SUMMARY_PROJECTION, max_time_ms=deadline_ms).sort(order)
+            docs = await cursor.skip(query.page.offset).limit(query.page.limit).to_list()
         return Page([order_summary(doc) for doc in docs], total)
 
     async def check(self) -> None:
