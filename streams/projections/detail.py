@@ -7,17 +7,15 @@ sort on `createdAt`, which the sink indexes.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from schemas.envelope import EventEnvelope
-from schemas.events import LineItem, OrderStatus
-from streams.money import from_text, to_cents, to_text
+from schemas.events import LineItem
+from streams.money import to_cents, to_text
 from streams.order_view import OrderView
-from streams.positions import Position
 from streams.projection import Projection
-from streams.projections.codec import address_document, address_from
+from streams.projections.codec import address_document, order_view_from
 from streams.sink import Put, Stored
 
 
@@ -29,22 +27,11 @@ class DetailProjection(Projection):
         return [Put(after.order_id, after.position, order_document(after))]
 
     def state(self, stored: Stored) -> OrderView:
-        doc = stored.document
-        return OrderView(
-            order_id=doc["orderId"],
-            customer_id=doc["customerId"],
-            currency=doc["currency"],
-            status=OrderStatus(doc["status"]),
-            items=tuple(_line(line) for line in doc["items"]),
-            total=from_text(doc["total"]),
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
-            position=Position(doc["version"], doc["sequence"]),
-            last_event_id=UUID(doc["lastEventId"]),
-            last_event_type=doc["lastEventType"],
-            shipping_address=address_from(doc.get("shippingAddress")),
-            cancel_reason=doc.get("cancelReason"),
-        )
+        return order_view_from(stored.document, date=_as_is)
+
+
+def _as_is(value: datetime) -> datetime:
+    return value  # BSON dates come back as timezone-aware datetimes (the client is `tz_aware`)
 
 
 def order_document(order: OrderView) -> dict[str, Any]:
@@ -83,16 +70,6 @@ def _line_document(item: LineItem) -> dict[str, Any]:
         "lineTotal": to_text(line_total),
         "lineTotalCents": to_cents(line_total),
     }
-
-
-def _line(doc: dict[str, Any]) -> LineItem:
-    return LineItem(
-        item_id=doc["itemId"],
-        sku=doc["sku"],
-        name=doc["name"],
-        quantity=int(doc["quantity"]),
-        unit_price=Decimal(doc["unitPrice"]),
-    )
 
 
 def _present(document: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -8,17 +8,14 @@ The index mapping lives with the sink (`streams.sinks.elasticsearch`).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from schemas.envelope import EventEnvelope
-from schemas.events import LineItem, OrderStatus
-from streams.money import from_text, to_cents, to_text
+from schemas.events import LineItem
+from streams.money import to_cents, to_text
 from streams.order_view import OrderView
-from streams.positions import Position
 from streams.projection import Projection
-from streams.projections.codec import address_document, address_from
+from streams.projections.codec import address_document, order_view_from
 from streams.sink import Put, Stored
 
 
@@ -30,22 +27,7 @@ class SearchProjection(Projection):
         return [Put(after.order_id, after.position, search_document(after))]
 
     def state(self, stored: Stored) -> OrderView:
-        doc = stored.document
-        return OrderView(
-            order_id=doc["orderId"],
-            customer_id=doc["customerId"],
-            currency=doc["currency"],
-            status=OrderStatus(doc["status"]),
-            items=tuple(_line(line) for line in doc["items"]),
-            total=from_text(doc["total"]),
-            created_at=datetime.fromisoformat(doc["createdAt"]),
-            updated_at=datetime.fromisoformat(doc["updatedAt"]),
-            position=Position(doc["version"], doc["sequence"]),
-            last_event_id=UUID(doc["lastEventId"]),
-            last_event_type=doc["lastEventType"],
-            shipping_address=address_from(doc.get("shippingAddress")),
-            cancel_reason=doc.get("cancelReason"),
-        )
+        return order_view_from(stored.document, date=datetime.fromisoformat)
 
 
 def search_document(order: OrderView) -> dict[str, Any]:
@@ -77,13 +59,3 @@ def _line_document(item: LineItem) -> dict[str, Any]:
         "quantity": item.quantity,
         "unitPrice": to_text(item.unit_price),
     }
-
-
-def _line(doc: dict[str, Any]) -> LineItem:
-    return LineItem(
-        item_id=doc["itemId"],
-        sku=doc["sku"],
-        name=doc["name"],
-        quantity=int(doc["quantity"]),
-        unit_price=Decimal(doc["unitPrice"]),
-    )
