@@ -14,6 +14,7 @@ from infra.install import cached, java_home, unzip_single_root
 from infra.services.redis import Redis
 from infra.settings import Ports, StackSettings
 from infra.stack import Stack
+from tests.servers import free_port
 
 
 @pytest.fixture
@@ -22,12 +23,6 @@ def taken_port() -> Iterator[int]:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         yield holder.getsockname()[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_taken_port_names_the_service_and_how_to_free_it(tmp_path: Path, taken_port: int) -> None:

@@ -7,7 +7,6 @@ not have this code's routes. It writes to the stack's `orders` database, which i
 
 from __future__ import annotations
 
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -81,10 +80,3 @@ def _subject(client: httpx.Client) -> str:
 def staff(writer_url: str, writer_settings: WriterSettings) -> Iterator[httpx.Client]:
     with client_for(writer_url, writer_settings, Role.STAFF, f"staff-{uuid.uuid4().hex[:8]}") as client:
         yield client
-
-
-def free_port() -> int:
-    """A port nothing listens on now (for a dead endpoint that a test may bring to life later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

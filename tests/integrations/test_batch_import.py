@@ -14,7 +14,7 @@ import pytest
 from typer import Typer
 from typer.testing import CliRunner
 
-from tests.integrations.conftest import free_port
+from tests.servers import free_port
 from writer.batch.commands import KINDS
 from writer.handlers import COMMAND_NAMES
 from writer.importer import import_file

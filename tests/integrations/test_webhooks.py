@@ -15,7 +15,7 @@ from streams.webhooks.cli import app as webhooks_cli
 from streams.webhooks.receiver import Receiver
 from streams.webhooks.signature import new_secret
 from tests.integrations.agent import AgentThread, agent_settings
-from tests.integrations.conftest import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.stack
 
