@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from readapi.settings import ReadApiSettings, readapi_settings
-from writer.metrics_dir import shared_metrics_dir
+from writer.serving import run_under_uvicorn, shared_metrics_dir
 
 app = typer.Typer(help="The query side: orders, search and analytics over HTTP.", no_args_is_help=True)
 
@@ -30,7 +30,9 @@ def serve(
     settings = readapi_settings()
     configure_logging(settings.log_level)
     with shared_metrics_dir(settings.workers, prefix="readapi-metrics-"):
-        _run_uvicorn(settings)
+        run_under_uvicorn(
+            "readapi.api.app:create_app", host=settings.host, port=settings.port, workers=settings.workers
+        )
 
 
 @app.command()
@@ -41,23 +43,6 @@ def openapi() -> None:
     from readapi.api.app import create_app
 
     typer.echo(json.dumps(create_app(ReadApiSettings()).openapi(), indent=2))
-
-
-def _run_uvicorn(settings: ReadApiSettings) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        "readapi.api.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,  # keep our JSON logging
-        access_log=False,
-        server_header=False,
-    )
 
 
 if __name__ == "__main__":

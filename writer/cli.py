@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from writer.metrics_dir import shared_metrics_dir
 from writer.security import Role
-from writer.settings import WriterSettings, writer_settings
+from writer.serving import run_under_uvicorn, shared_metrics_dir
+from writer.settings import writer_settings
 
 app = typer.Typer(help="The command side: schema migrations, the HTTP API, dev tokens.", no_args_is_help=True)
 
@@ -53,24 +53,7 @@ def serve(
     settings = writer_settings()
     configure_logging(settings.log_level)
     with shared_metrics_dir(settings.workers, prefix="writer-metrics-"):
-        _run_uvicorn(settings)
-
-
-def _run_uvicorn(settings: WriterSettings) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        "writer.api.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,  # keep our JSON logging
-        access_log=False,  # every command is logged once, with its ids, by the app
-        server_header=False,
-    )
+        run_under_uvicorn("writer.api.app:create_app", host=settings.host, port=settings.port, workers=settings.workers)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Prometheus across uvicorn worker processes: one shared directory, so /metrics reports every worker's counters."""
+"""How the writer and the read API run under uvicorn: the same server options, and Prometheus across worker processes
+(one shared directory, so /metrics reports every worker's counters)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,22 @@ def shared_metrics_dir(workers: int, prefix: str) -> Iterator[None]:
         yield
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def run_under_uvicorn(app_factory: str, *, host: str, port: int, workers: int) -> None:
+    """Run `module:factory` under uvicorn (uvloop, httptools) with our JSON logging and no access log: each app logs
+    what matters once, with its correlation ids."""
+    import uvicorn
+
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
