@@ -49,7 +49,7 @@ def chaos(
     rate: Annotated[int, typer.Option(help="Commands/s of steady load.")] = 200,
     seconds: Annotated[float, typer.Option(help="Seconds of load per scenario; the kill comes at a third.")] = 60.0,
     down_s: Annotated[float, typer.Option(help="Seconds the killed service stays down.")] = 5.0,
-    converge_s: Annotated[float, typer.Option(help="Bound for every read model to converge.")] = 120.0,
+    converge_s: Annotated[float, typer.Option(help="Bound for every read model to converge.")] = 240.0,
 ) -> None:
     """SIGKILL and restart Connect, Kafka, the streams worker, the read API and PostgreSQL under load; check that
     every accepted command is in every read model exactly once. Exit code 1 if any scenario lost or doubled."""
