@@ -109,17 +109,9 @@ class FaustRunner(Runner):
                 room = self._batch_size - len(events)
                 if room > 0 and _backlog(app, events) >= room:
                     continue  # catching up: see `_backlog`
-                try:
-                    await target.process([_record(event) for event in events])
-                except asyncio.CancelledError:
-                    raise  # shutting down mid-batch: the batch stays unacknowledged
-                except BaseException:
-                    log.exception("a batch failed; stopping without committing it")
-                    sys.stderr.flush()
-                    os._exit(EXIT_CRASHED)
-                for event in events:
-                    event.message.decref()  # take_events' own ack is now the last one: safe to commit
-                events = []
+                while events:  # the last window may overfill the batch: never more than batch_size at once
+                    batch, events = events[: self._batch_size], events[self._batch_size :]
+                    await _apply(target, batch)
 
         @app.timer(self._tick_s, name=f"tick-{self._group_id}")  # type: ignore[untyped-decorator]
         async def tick() -> None:
@@ -145,6 +137,21 @@ class FaustRunner(Runner):
         async def on_shutdown(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             if opened is not None and opened.done():
                 await opened.result().close()
+
+
+async def _apply(target: BatchHandler, events: list[Any]) -> None:
+    """Process a batch of held events, then release them; any failure stops the process with the batch unacknowledged
+    (see the module docstring)."""
+    try:
+        await target.process([_record(event) for event in events])
+    except asyncio.CancelledError:
+        raise  # shutting down mid-batch: the batch stays unacknowledged
+    except BaseException:
+        log.exception("a batch failed; stopping without committing it")
+        sys.stderr.flush()
+        os._exit(EXIT_CRASHED)
+    for event in events:
+        event.message.decref()  # take_events' own ack came earlier: this is the last reference, safe to commit
 
 
 def _backlog(app: faust.App, events: list[Any]) -> int:

@@ -103,6 +103,8 @@ async def test_a_worker_behind_catches_up_in_full_batches(settings: StreamsSetti
     # Full batches but for the first (before Faust knows the log's end) and the last; one short window is about
     # 300 events here, which would take more than twice as many batches.
     assert batches <= math.ceil(len(events) / batch_size) + 2, f"{len(events)} events in {batches} batches"
+    within_size = f'streams_batch_size_bucket{{le="{float(batch_size)}",projection="{name}"}}'
+    assert any(line == f"{within_size} {batches}" for line in scraped.splitlines())  # none larger than batch_size
 
 
 def _sample(exposition: str, metric: str, projection: str) -> float:
