@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,35 +95,33 @@ def rss_bytes(pid: int) -> int:
 
     Counted as PSS (each shared page split between the processes sharing it): Postgres backends all map the same
     shared buffers, and plain RSS would count them once per backend."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for process in processes:
-        try:
-            total += process.memory_full_info().pss
-        except psutil.Error:
-            continue
-    return total
+    return int(_tree_total(pid, lambda process: process.memory_full_info().pss))
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process and its live descendants have used so far (uvicorn and streams workers
     are children of the pid we started)."""
+
+    def used(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    return _tree_total(pid, used)
+
+
+def _tree_total(pid: int, reading: Callable[[psutil.Process], float]) -> float:
+    """`reading` summed over the process and its descendants; a process that is gone meanwhile counts nothing."""
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0.0
+        return 0
     total = 0.0
     for process in processes:
         try:
-            times = process.cpu_times()
+            total += reading(process)
         except psutil.Error:
             continue
-        total += times.user + times.system
     return total
 
 
