@@ -19,7 +19,8 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -283,47 +284,72 @@ async def _raw_writer(targets: Targets, generation: int) -> Callable[[list[Put]]
     return lambda batch: targets.insert_facts(generation, [dict(put.document) for put in batch])
 
 
-async def bench(base: StreamsSettings, count: int, *, report: Report = print, faust: bool = True) -> BenchResult:
-    topic = sandbox(base, tag="bench")
-    events, orders = synthetic_events(count)
-    await create_topics(topic, partitions=6)
-    sandboxes = [topic]
+class _Sandboxes:
+    """A private event topic, preloaded once, and the sandboxes (store targets, consumer groups, keys) each
+    measurement gets of its own; all of them are removed when the bench ends."""
+
+    def __init__(self, base: StreamsSettings, tag: str) -> None:
+        self._base = base
+        self._tag = tag
+        self.topic = sandbox(base, tag=tag)
+        self._boxes: list[StreamsSettings] = []
+
+    async def reader(self) -> StreamsSettings:
+        """Fresh targets and consumer group reading the shared topic from offset 0."""
+        own = sandbox(self._base, tag=self._tag, topic=self.topic.topic)
+        self._boxes.append(own)
+        await create_topics(own, events=False)
+        return own
+
+    def targets_only(self) -> StreamsSettings:
+        """Fresh store targets that no consumer fills (raw ingest)."""
+        own = sandbox(self._base, tag=self._tag)
+        self._boxes.append(own)
+        return own
+
+    async def remove(self) -> None:
+        for box in self._boxes:
+            await remove(box, events=False)
+        await remove(self.topic)
+
+
+@asynccontextmanager
+async def _preloaded(
+    base: StreamsSettings, tag: str, events: list[EventEnvelope], orders: int, report: Report
+) -> AsyncIterator[_Sandboxes]:
+    boxes = _Sandboxes(base, tag)
+    await create_topics(boxes.topic, partitions=6)
     try:
-        report(f"publishing {len(events):,} events of {orders:,} orders to {topic.topic}")
-        await publish(topic, events)
+        report(f"publishing {len(events):,} events of {orders:,} orders to {boxes.topic.topic}")
+        await publish(boxes.topic, events)
+        del events  # on the topic now: a caller that no longer needs them can free a million envelopes
+        yield boxes
+    finally:
+        await boxes.remove()
+
+
+async def bench(base: StreamsSettings, count: int, *, report: Report = print, faust: bool = True) -> BenchResult:
+    events, orders = synthetic_events(count)
+    async with _preloaded(base, "bench", events, orders, report) as boxes:
         result = BenchResult(len(events), orders)
-        result.raw_consume = await raw_consume_rate(topic, len(events))
+        result.raw_consume = await raw_consume_rate(boxes.topic, len(events))
         report(f"raw consume: {result.raw_consume:,.0f} events/s")
         for name in PROJECTIONS:
-            own = sandbox(base, tag="bench", topic=topic.topic)
-            sandboxes.append(own)
-            await create_topics(own, events=False)
+            own = await boxes.reader()
             result.kafka_runner[name] = await kafka_runner_rate(own, name)
             report(f"{name} (aiokafka runner): {result.kafka_runner[name]:,.0f} events/s")
-            ingest = sandbox(base, tag="bench")
-            sandboxes.append(ingest)
-            result.raw_ingest[name] = await raw_ingest_rate(ingest, name, events)
+            result.raw_ingest[name] = await raw_ingest_rate(boxes.targets_only(), name, events)
             report(f"{name} store raw bulk ingest: {result.raw_ingest[name]:,.0f} records/s")
             rebuilt = await rebuild(own, name)
             result.rebuild[name] = rebuilt.rate
             report(f"{name} rebuild (generation 2, from offset 0): {rebuilt.rate:,.0f} events/s")
             if faust:
-                own = sandbox(base, tag="bench", topic=topic.topic)
-                sandboxes.append(own)
-                await create_topics(own, events=False)
-                result.faust_runner[name] = await worker_process_rate(own, [name], len(events))
+                result.faust_runner[name] = await worker_process_rate(await boxes.reader(), [name], len(events))
                 report(f"{name} (Faust worker): {result.faust_runner[name]:,.0f} events/s")
         if faust:
-            together = sandbox(base, tag="bench", topic=topic.topic)
-            sandboxes.append(together)
-            await create_topics(together, events=False)
-            result.all_three = await worker_process_rate(together, list(PROJECTIONS), len(events))
+            result.all_three = await worker_process_rate(await boxes.reader(), list(PROJECTIONS), len(events))
             report(f"all three together (Faust workers): {result.all_three:,.0f} events/s each")
         return result
-    finally:
-        for box in sandboxes[1:]:
-            await remove(box, events=False)
-        await remove(topic)
 
 
 async def rebuild_bench(base: StreamsSettings, count: int, *, report: Report = print) -> list[dict[str, object]]:
@@ -331,28 +357,16 @@ async def rebuild_bench(base: StreamsSettings, count: int, *, report: Report = p
 
     Each projection starts from an empty live generation on a private topic, so the rebuild reads every event and
     writes every record, then switches readers, as `cqrs projections rebuild` does on a real topic."""
-    topic = sandbox(base, tag="rebuild")
     events, orders = synthetic_events(count)
-    await create_topics(topic, partitions=6)
-    sandboxes = [topic]
     rows: list[dict[str, object]] = []
-    try:
-        report(f"publishing {len(events):,} events of {orders:,} orders to {topic.topic}")
-        await publish(topic, events)
+    async with _preloaded(base, "rebuild", events, orders, report) as boxes:
         del events  # a million envelopes: not needed once on the topic
         for name in PROJECTIONS:
-            own = sandbox(base, tag="rebuild", topic=topic.topic)
-            sandboxes.append(own)
-            await create_topics(own, events=False)
-            rebuilt = await rebuild(own, name)
+            rebuilt = await rebuild(await boxes.reader(), name)
             rows.append({"scenario": name, "events": rebuilt.events, "seconds": round(rebuilt.elapsed_s, 1),
                          "events/s": round(rebuilt.rate)})  # fmt: skip
             report(f"{name}: rebuilt {rebuilt.events:,} events in {rebuilt.elapsed_s:,.0f} s ({rebuilt.rate:,.0f}/s)")
-        return rows
-    finally:
-        for box in sandboxes[1:]:
-            await remove(box, events=False)
-        await remove(topic)
+    return rows
 
 
 def rows(result: BenchResult) -> list[dict[str, object]]:
