@@ -5,17 +5,47 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.envelope import EventEnvelope
 from streams.engine import Decoder
+from streams.peek import Shown
 from streams.records import Record, decode
 from streams.runners.kafka import KafkaRunner
+from streams.sandbox import create_topics
 from streams.settings import StreamsSettings
 from streams.topics import partitions
 from streams.worker import ProjectionWorker
-from tests.streams.history import as_records
+from tests.streams.history import History, as_records, sample_histories
+from tests.streams.read_models import expected
+
+
+def interleaved(histories: list[History]) -> list[EventEnvelope]:
+    """Events of many orders mixed as they would arrive: each order's own events stay in order."""
+    return [e for batch in zip_longest(*(h.events for h in histories)) for e in batch if e is not None]
+
+
+@dataclass(frozen=True)
+class Preloaded:
+    """Sample orders on the test's event topic, and what each read model must show for them."""
+
+    histories: list[History]
+    events: list[EventEnvelope]
+    ids: list[str]
+    want: dict[str, Shown]
+
+
+async def preload(settings: StreamsSettings, orders: int, *, seed: int, partitions: int = 3) -> Preloaded:
+    """Create the test's topics and publish `orders` sample histories, interleaved."""
+    await create_topics(settings, partitions=partitions)
+    histories = sample_histories(orders, seed=seed)
+    events = interleaved(histories)
+    await produce(settings, events)
+    ids = [h.order_id for h in histories]
+    return Preloaded(histories, events, ids, {h.order_id: expected(h) for h in histories})
 
 
 async def produce(settings: StreamsSettings, items: Sequence[EventEnvelope | Record]) -> None:

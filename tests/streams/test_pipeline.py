@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
-from itertools import zip_longest
 
 import pytest
 from redis.asyncio import Redis
@@ -16,25 +15,16 @@ from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 from tests.streams.conftest import create_topics
-from tests.streams.history import History, line, sample_histories
-from tests.streams.pipeline import Background, produce, reset_group, run_until_caught_up, until
-from tests.streams.read_models import analytics_totals, expected, expected_revenue
+from tests.streams.history import History, line
+from tests.streams.pipeline import Background, preload, produce, reset_group, run_until_caught_up, until
+from tests.streams.read_models import analytics_totals, expected_revenue
 
 pytestmark = pytest.mark.stack
 
 
-def interleaved(histories: list[History]) -> list:  # type: ignore[type-arg]
-    """Events of many orders mixed as they would arrive: each order's own events stay in order."""
-    return [e for batch in zip_longest(*(h.events for h in histories)) for e in batch if e is not None]
-
-
 async def test_every_read_model_shows_the_events_and_redelivery_changes_nothing(settings: StreamsSettings) -> None:
-    await create_topics(settings)
-    histories = sample_histories(120, seed=21)
-    events = interleaved(histories)
-    await produce(settings, events)
-    ids = [h.order_id for h in histories]
-    want = {h.order_id: expected(h) for h in histories}
+    loaded = await preload(settings, 120, seed=21)
+    histories, events, ids, want = loaded.histories, loaded.events, loaded.ids, loaded.want
 
     await asyncio.gather(*(run_until_caught_up(settings, name) for name in PROJECTIONS))
     for name in PROJECTIONS:

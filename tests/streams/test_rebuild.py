@@ -15,11 +15,9 @@ from streams.settings import StreamsSettings
 from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
 from streams.sinks.mongo import MongoTargets
-from tests.streams.conftest import create_topics
-from tests.streams.history import History, line, sample_histories
-from tests.streams.pipeline import Background, produce, run_until_caught_up, until
+from tests.streams.history import History, line
+from tests.streams.pipeline import Background, preload, produce, run_until_caught_up, until
 from tests.streams.read_models import expected
-from tests.streams.test_pipeline import interleaved
 
 pytestmark = pytest.mark.stack
 
@@ -105,9 +103,8 @@ class Reader:
 async def test_rebuild_while_a_reader_loops_never_shows_an_error_or_an_empty_result(
     settings: StreamsSettings, name: str
 ) -> None:
-    await create_topics(settings)
-    histories = sample_histories(300, seed=4)
-    await produce(settings, interleaved(histories))
+    loaded = await preload(settings, 300, seed=4)
+    histories = loaded.histories
     await run_until_caught_up(settings, name)
     live = Background(settings, name)
     await live.start()
@@ -129,7 +126,7 @@ async def test_rebuild_while_a_reader_loops_never_shows_an_error_or_an_empty_res
     finally:
         await live.stop()
     assert (result.previous, result.generation) == (1, 2)
-    assert result.events >= len(interleaved(histories))
+    assert result.events >= len(loaded.events)
     assert result.parked == 0
     assert progress
     assert progress[-1].events == result.events

@@ -18,22 +18,15 @@ from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 from tests.servers import free_port
-from tests.streams.conftest import create_topics
-from tests.streams.history import sample_histories
-from tests.streams.pipeline import cli_env, produce, until
-from tests.streams.read_models import analytics_totals, expected, expected_revenue
-from tests.streams.test_pipeline import interleaved
+from tests.streams.pipeline import cli_env, preload, until
+from tests.streams.read_models import analytics_totals, expected_revenue
 
 pytestmark = pytest.mark.stack
 
 
 async def test_kill_9_mid_batch_then_restart_converges_without_loss_or_doubles(settings: StreamsSettings) -> None:
-    await create_topics(settings)
-    histories = sample_histories(600, seed=99)
-    events = interleaved(histories)
-    await produce(settings, events)
-    ids = [h.order_id for h in histories]
-    want = {h.order_id: expected(h) for h in histories}
+    loaded = await preload(settings, 600, seed=99)
+    histories, events, ids, want = loaded.histories, loaded.events, loaded.ids, loaded.want
     env = cli_env(settings) | {"CQRS_STREAMS_BATCH_SIZE": "100"}  # many small batches: a kill lands inside one
     supervisor = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "streams", "worker", "--log-level", "warning", env=env, start_new_session=True
@@ -73,12 +66,8 @@ async def test_a_worker_behind_catches_up_in_full_batches(settings: StreamsSetti
     """Faust's `take_events` buffers nothing while a batch is processed, so each batch would hold only one short
     window's worth of events however far behind the worker is; the runner takes more windows while a batch's room
     is already waiting in the log."""
-    await create_topics(settings)
-    histories = sample_histories(1000, seed=7)
-    events = interleaved(histories)
-    await produce(settings, events)
-    ids = [h.order_id for h in histories]
-    want = {h.order_id: expected(h) for h in histories}
+    loaded = await preload(settings, 1000, seed=7)
+    events, ids, want = loaded.events, loaded.ids, loaded.want
     name, batch_size = "orders-search", 2000
     base_port = free_port() - list(PROJECTIONS).index(name)  # the worker serves metrics on base + its index
     env = cli_env(settings) | {
