@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from infra.apps import APP_TYPES
 from infra.errors import PortInUse, ServiceUnhealthy
 from infra.process import PidFile, cpu_seconds, rss_bytes, spawn, stop
 from infra.services import Service, all_services
@@ -45,12 +44,16 @@ def _wait_port_free(port: int, seconds: float) -> bool:
 
 
 class Stack:
-    def __init__(self, settings: StackSettings, only: Sequence[str] = ()) -> None:
+    def __init__(
+        self, settings: StackSettings, only: Sequence[str] = (), apps: Sequence[type[Service]] = ()
+    ) -> None:
+        """`apps`: service types of the applications run on this ground (the composition root names them; the
+        ground knows none of them)."""
         self.settings = settings
-        everything = all_services(settings) + [app_type(settings) for app_type in APP_TYPES]
+        everything = all_services(settings) + [app_type(settings) for app_type in apps]
         self.by_name = {service.name: service for service in everything}
         # Without names: the infrastructure only; our own apps start when named.
-        app_names = {app_type.name for app_type in APP_TYPES}
+        app_names = {app_type.name for app_type in apps}
         named = set(only) if only else set(self.by_name) - app_names
         # `down` and `status` concern exactly the services named; `up` and `install` also bring their dependencies.
         self.named = [service for service in everything if service.name in named]

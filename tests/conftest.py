@@ -21,6 +21,7 @@ from connectors.config import load
 from connectors.settings import ConnectorSettings
 from connectors.tail import EventsTail
 from connectors.topics import ensure_topics, load_specs
+from cqrs.apps import pipeline_stack
 from infra.settings import stack_settings
 from infra.stack import Stack
 from writer.security import Role
@@ -31,15 +32,15 @@ from writer.tokens import mint_token
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     only = [name for name in os.environ.get("CQRS_TEST_SERVICES", "").split(",") if name]
-    stack = Stack(stack_settings(), only)
-    everything = Stack(stack_settings(), list(stack.by_name))  # our apps too: tests (the demo) start them
+    stack = pipeline_stack(stack_settings(), only)
+    everything = pipeline_stack(stack_settings(), list(stack.by_name))  # our apps too: tests (the demo) start them
     already_running = {row.name for row in everything.status() if row.pid is not None}
 
     def stop_what_we_started() -> None:
         running = {row.name for row in everything.status() if row.pid is not None}
         started_here = [name for name in everything.by_name if name in running - already_running]
         if started_here:
-            Stack(stack_settings(), started_here).down()
+            pipeline_stack(stack_settings(), started_here).down()
 
     try:
         stack.up()
@@ -58,7 +59,7 @@ CONNECTOR = "orders-outbox"
 @pytest.fixture(scope="session")
 def relay(stack: Stack) -> Iterator[Stack]:
     """The writer app (migrating the `orders` database) plus the registered, running connector."""
-    writer = Stack(stack.settings, ["writer"])
+    writer = pipeline_stack(stack.settings, ["writer"])
     was_running = writer.status()[0].pid is not None
     try:
         writer.up()
@@ -92,7 +93,7 @@ def tail(relay: Stack) -> EventsTail:
 @pytest.fixture(scope="session")
 def pipeline(relay: Stack) -> Iterator[Stack]:
     """The relay plus the projection workers (`cqrs stack up streams`): commands reach every read model."""
-    streams = Stack(relay.settings, ["streams"])
+    streams = pipeline_stack(relay.settings, ["streams"])
     was_running = streams.status()[0].pid is not None
     streams.up()
     yield relay

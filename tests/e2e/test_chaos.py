@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from infra.e2e.bench import Target, prepare
-from infra.e2e.chaos import SCENARIOS, available, run_scenario
+from cqrs.apps import pipeline_stack
+from cqrs.e2e.bench import Target, prepare
+from cqrs.e2e.chaos import SCENARIOS, available, run_scenario
 from infra.stack import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.disruptive]
@@ -23,7 +24,7 @@ def target(pipeline: Stack) -> Target:
 def test_a_killed_service_loses_and_doubles_nothing(target: Target, pipeline: Stack, service: str) -> None:
     if not available(pipeline.settings, service):
         pytest.skip(f"{service} is not part of this stack yet")
-    Stack(pipeline.settings, [service]).up()
+    pipeline_stack(pipeline.settings, [service]).up()
     result = asyncio.run(
         run_scenario(target, pipeline.settings, service, rate=30, seconds=12, down_s=3, converge_s=240)
     )

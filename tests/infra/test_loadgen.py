@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from infra.loadgen import Target, attack
+from cqrs.bench.loadgen import Target, attack
 
 
 class _Handler(BaseHTTPRequestHandler):

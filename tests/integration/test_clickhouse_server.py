@@ -346,7 +346,7 @@ def test_insert_and_select_take_milliseconds(writer: Client) -> None:
     result = writer.query(f"SELECT status, count(), sum(amount) FROM {name} GROUP BY status")
     selected = time.perf_counter() - started
     assert result.row_count == 4
-    # Generous bounds for shared CI machines; locally these are ~25 ms and ~5 ms (see infra.clickhouse.bench).
+    # Generous bounds for shared CI machines; locally these are ~25 ms and ~5 ms (see cqrs.bench.clickhouse).
     assert inserted < 1.0, inserted
     assert selected < 0.5, selected
 

@@ -10,8 +10,8 @@ import httpx
 import psycopg
 import pytest
 
+from cqrs.write_model import snapshot
 from infra.stack import Stack
-from infra.write_model import snapshot
 from streams.peek import Shown, shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings

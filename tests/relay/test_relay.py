@@ -17,6 +17,7 @@ from connectors.client import ConnectClient
 from connectors.settings import ConnectorSettings
 from connectors.slots import slot_state
 from connectors.tail import EventsTail
+from cqrs.apps import pipeline_stack
 from infra.process import kill_hard
 from infra.stack import Stack
 
@@ -109,7 +110,7 @@ def test_killing_connect_mid_stream_loses_no_event(relay: Stack, api: httpx.Clie
     poster.start()
     try:
         time.sleep(2)
-        connect = Stack(relay.settings, ["connect"])
+        connect = pipeline_stack(relay.settings, ["connect"])
         pid = connect.status()[0].pid
         assert pid is not None
         kill_hard(pid)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from cqrs.bench.projections import synthetic_events
 from schemas.events import OrderCancelled, OrderCreated, OrderShipped
-from streams.bench import synthetic_events
 
 
 def test_every_order_is_numbered_one_to_n_in_topic_order_and_runs_its_whole_life() -> None:

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 
 from connectors.topics import TopicSpec, ensure_topics, topic_partitions
-from infra.bench_report import latency_summary, report
+from cqrs.bench.report import latency_summary, report
 from schemas.envelope import EventEnvelope
 from schemas.envelope_codec import decode_envelope, encode_envelope
 from schemas.events import LineItem, OrderCreated, OrderStatus
@@ -207,15 +207,15 @@ async def _max_rate(events: int, batch: int, dsn: str, bootstrap: str) -> dict[s
 def run(rates: list[int], seconds: float, max_events: int) -> None:
     from connectors.cli import register
     from connectors.settings import ConnectorSettings
+    from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
-    from infra.stack import Stack
     from writer.security import Role
     from writer.settings import WriterSettings
     from writer.tokens import mint_token
 
     settings = stack_settings()
     with console.status("starting the writer, Connect and the connector…"):
-        Stack(settings, ["writer", "connect"]).up()
+        pipeline_stack(settings, ["writer", "connect"]).up()
         register("orders-outbox", wait=90)
     connector = ConnectorSettings()
     token = mint_token(WriterSettings(), subject="bench", roles=[Role.STAFF])

@@ -11,7 +11,8 @@ from rich.markup import escape
 
 from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
-from infra import bench_cli, stack_cli
+from cqrs import stack_cli
+from cqrs.bench import cli as bench_cli
 from infra.errors import StackError
 from readapi import cli as readapi_cli
 from streams import cli as streams_cli
@@ -36,7 +37,7 @@ app.command("import")(import_file)
 @app.command()
 def demo() -> None:
     """Start everything, import sample orders, post a live story, show it in every model, the read API, a webhook."""
-    from infra.demo import run_demo
+    from cqrs.demo import run_demo
 
     run_demo()
 
@@ -53,7 +54,7 @@ def chaos(
 ) -> None:
     """SIGKILL and restart Connect, Kafka, the streams worker, the read API and PostgreSQL under load; check that
     every accepted command is in every read model exactly once. Exit code 1 if any scenario lost or doubled."""
-    from infra.e2e.chaos import SCENARIOS, run
+    from cqrs.e2e.chaos import SCENARIOS, run
 
     unknown = sorted(set(service or ()) - set(SCENARIOS))
     if unknown:

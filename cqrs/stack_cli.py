@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.apps import APP_TYPES
+from cqrs.apps import APP_TYPES, pipeline_stack
 from infra.services import SERVICE_NAMES
 from infra.settings import stack_settings
 from infra.stack import ServiceStatus, Stack
@@ -32,7 +32,7 @@ def _stack(services: list[str] | None) -> Stack:
     unknown = sorted(set(services or ()) - set(known))
     if unknown:
         raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    return Stack(stack_settings(), services or ())
+    return pipeline_stack(stack_settings(), services or ())
 
 
 @app.command()

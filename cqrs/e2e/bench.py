@@ -16,12 +16,12 @@ import httpx
 import psutil
 from rich.console import Console
 
-from infra.bench_report import latency_summary, report
-from infra.e2e.freshness import STORES, FreshnessProbe, Sample
-from infra.e2e.load import IN_FLIGHT, LoadResult, OpenLoop
-from infra.e2e.mix import CommandMix
-from infra.e2e.plot import draw
-from infra.e2e.reference import Reference
+from cqrs.bench.report import latency_summary, report
+from cqrs.e2e.freshness import STORES, FreshnessProbe, Sample
+from cqrs.e2e.load import IN_FLIGHT, LoadResult, OpenLoop
+from cqrs.e2e.mix import CommandMix
+from cqrs.e2e.plot import draw
+from cqrs.e2e.reference import Reference
 from infra.settings import StackSettings, stack_settings
 from streams.settings import StreamsSettings
 
@@ -38,12 +38,12 @@ class Target:
 def prepare(settings: StackSettings) -> Target:
     """The whole pipeline up: services, writer, projection workers, the registered connector."""
     from connectors.cli import register
-    from infra.stack import Stack
+    from cqrs.apps import pipeline_stack
     from writer.security import Role
     from writer.settings import WriterSettings
     from writer.tokens import mint_token
 
-    Stack(settings, ["writer", "streams"]).up()
+    pipeline_stack(settings, ["writer", "streams"]).up()
     register("orders-outbox", wait=90)
     token = mint_token(WriterSettings(), subject="bench-e2e", roles=[Role.STAFF])
     return Target(f"http://127.0.0.1:{settings.ports.writer}", token, StreamsSettings(ports=settings.ports))
@@ -71,9 +71,9 @@ class CpuMeter:
     visible: what a command costs, and so the most commands/s this machine's cores could carry."""
 
     def __init__(self, settings: StackSettings) -> None:
-        from infra.stack import Stack
+        from cqrs.apps import pipeline_stack
 
-        self._stack = Stack(settings, list(Stack(settings).by_name))
+        self._stack = pipeline_stack(settings, list(pipeline_stack(settings).by_name))
         self._before: dict[str, float] = {}
 
     def start(self) -> None:

@@ -16,7 +16,7 @@ def relay(
     max_events: Annotated[int, typer.Option(help="Outbox rows for the maximum-rate run.")] = 30_000,
 ) -> None:
     """Commit → Kafka latency at fixed command rates, and the relay's maximum events/s."""
-    from connectors.bench import run
+    from cqrs.bench.relay import run
 
     run(rate or [100, 500], seconds, max_events)
 
@@ -28,7 +28,7 @@ def writer(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes of the writer.")] = 2,
 ) -> None:
     """Commands/s and latency percentiles of the writer over HTTP with concurrent clients."""
-    from writer.bench import run
+    from cqrs.bench.writer import run
 
     run(clients or [8, 32], seconds, workers)
 
@@ -41,8 +41,8 @@ def projections(
     """Raw consume rate, each store's raw bulk ingest, each projection's events/s and all three together, rebuilds."""
     import asyncio
 
-    from infra.bench_report import report
-    from streams.bench import bench, rows
+    from cqrs.bench.projections import bench, rows
+    from cqrs.bench.report import report
     from streams.settings import StreamsSettings
 
     result = asyncio.run(bench(StreamsSettings(), events, faust=faust))
@@ -58,8 +58,8 @@ def rebuild(
     """A full rebuild of each projection, timed: events/s and seconds per projection."""
     import asyncio
 
-    from infra.bench_report import report
-    from streams.bench import rebuild_bench
+    from cqrs.bench.projections import rebuild_bench
+    from cqrs.bench.report import report
     from streams.settings import StreamsSettings
 
     report("rebuild", asyncio.run(rebuild_bench(StreamsSettings(), events)), {"events": events})
@@ -72,7 +72,7 @@ def e2e(
     sample_every: Annotated[int, typer.Option(help="Time one accepted command in this many.")] = 10,
 ) -> None:
     """Accepted → visible in MongoDB, Elasticsearch and ClickHouse at fixed command rates; table, JSON and PNG."""
-    from infra.e2e.bench import run
+    from cqrs.e2e.bench import run
 
     run(rate or [100, 500, 1000], seconds, sample_every)
 
@@ -85,7 +85,7 @@ def readapi(
     orders: Annotated[int, typer.Option(help="Orders seeded into the bench's own read models.")] = 1000,
 ) -> None:
     """Cached/uncached detail, list, search and analytics: req/s and p50/p99 with concurrent clients."""
-    from readapi.bench import run
+    from cqrs.bench.readapi import run
 
     run(clients or [4, 32], seconds, workers, orders)
 
@@ -99,6 +99,6 @@ def import_(
     url: Annotated[str | None, typer.Option(help="A writer to use instead of the stack's writer app.")] = None,
 ) -> None:
     """Orders through POST /commands/batch: commands/s, and the time until every read model has them all."""
-    from writer.bench_import import run
+    from cqrs.bench.importer import run
 
     run(orders, chunk_lines, parallel, read_model_timeout, url)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from infra.e2e.load import Accepted
+from cqrs.e2e.load import Accepted
 from streams.checkpoints import Checkpoints
 from streams.peek import ReadModels
 from streams.projections import PROJECTIONS

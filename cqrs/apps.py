@@ -7,10 +7,13 @@ They are not part of a plain `cqrs stack up`, which starts the infrastructure on
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import httpx
 
 from infra.services.base import Service
+from infra.settings import StackSettings
+from infra.stack import Stack
 
 
 class WriterApi(Service):
@@ -176,3 +179,8 @@ class WebhookAgent(Service):
 
 
 APP_TYPES: tuple[type[Service], ...] = (WriterApi, StreamsWorker, ReadApi, WebhookAgent)
+
+
+def pipeline_stack(settings: StackSettings, only: Sequence[str] = ()) -> Stack:
+    """The native stack with our own apps on it (apps start only when named)."""
+    return Stack(settings, only, apps=APP_TYPES)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.e2e.reference import Reference, ReferenceOrder
+from cqrs.e2e.reference import Reference, ReferenceOrder
 
 CURRENCIES = ("EUR", "USD", "GBP")
 SKUS = tuple(f"SKU-{n:03d}" for n in range(40))

@@ -1,5 +1,5 @@
-"""`cqrs bench readapi`: concurrent clients (vegeta, `infra.loadgen`) against the real read API (uvicorn) on a sandbox
-of its own.
+"""`cqrs bench readapi`: concurrent clients (vegeta, `cqrs.bench.loadgen`) against the real read API (uvicorn) on a
+sandbox of its own.
 
 The bench seeds a sandbox (event topic, store targets, Redis keys) with orders through the real projections, starts
 `python -m readapi.cli serve` on it, measures each scenario for a bounded time, and removes everything afterwards.
@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from infra.bench_report import report
-from infra.loadgen import Target, attack
+from cqrs.bench.loadgen import Target, attack
+from cqrs.bench.report import report
 from schemas.envelope import EventEnvelope
 from schemas.envelope_codec import encode_envelope
 from schemas.events import LineItem, OrderConfirmed, OrderCreated, OrderStatus

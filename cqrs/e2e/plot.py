@@ -9,8 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 
-from infra.bench_report import percentile
-from infra.e2e.freshness import STORES, Sample
+from cqrs.bench.report import percentile
+from cqrs.e2e.freshness import STORES, Sample
 
 COLOURS = {"mongo": "tab:green", "elasticsearch": "tab:orange", "clickhouse": "tab:blue"}
 

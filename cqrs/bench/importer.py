@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from infra.bench_report import report
+from cqrs.bench.report import report
 
 SHOWN_CHUNK = 5_000
 """Order ids per read-model query while waiting for the projections."""
@@ -93,22 +93,22 @@ async def wait_for_read_models(order_ids: list[str], since: float, timeout_s: fl
 
 
 def _projections_running() -> bool:
+    from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
-    from infra.stack import Stack
 
-    return any(row.pid is not None and row.healthy for row in Stack(stack_settings(), ["streams"]).status())
+    return any(row.pid is not None and row.healthy for row in pipeline_stack(stack_settings(), ["streams"]).status())
 
 
 def run(orders: int, chunk_lines: int, parallel: int, read_model_timeout_s: float, url: str | None = None) -> None:
+    from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
-    from infra.stack import Stack
     from writer.security import Role
     from writer.settings import WriterSettings
     from writer.tokens import mint_token
 
     settings = stack_settings()
     if url is None:
-        Stack(settings, ["writer"]).up()
+        pipeline_stack(settings, ["writer"]).up()
         url = f"http://127.0.0.1:{settings.ports.writer}"
     token = mint_token(WriterSettings(), subject="bench-import", roles=[Role.STAFF])
     imported = asyncio.run(import_orders(url, token, batch_lines(uuid.uuid4().hex[:10], orders), chunk_lines, parallel))

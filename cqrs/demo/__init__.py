@@ -19,11 +19,11 @@ from contextlib import contextmanager
 import httpx
 
 from connectors.tail import EventsTail
-from infra.demo import show, story
+from cqrs.apps import pipeline_stack
+from cqrs.demo import show, story
+from cqrs.stack_cli import print_status
+from cqrs.write_model import snapshot
 from infra.settings import StackSettings, stack_settings
-from infra.stack import Stack
-from infra.stack_cli import print_status
-from infra.write_model import snapshot
 from streams.peek import ReadModels, Shown
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
@@ -37,7 +37,7 @@ def run_demo() -> None:
     from connectors.cli import register
 
     settings = stack_settings()
-    stack = Stack(settings, [*Stack(settings).by_name.keys()])
+    stack = pipeline_stack(settings, [*pipeline_stack(settings).by_name.keys()])
     with console.status("starting the stack and our apps (the first run downloads and builds)…") as status:
         stack.up(progress=lambda message: status.update(message))
     print_status(stack.status())

@@ -2,7 +2,7 @@
 
 Per scenario: open-loop commands at `rate` for `seconds`; a third of the way in, the service's whole process group
 gets SIGKILL; `down_s` later it is started again (`cqrs stack up NAME`). The load keeps going throughout: commands
-without a definite answer are retried with their Idempotency-Key (`infra.e2e.load`). Then every read model must
+without a definite answer are retried with their Idempotency-Key (`cqrs.e2e.load`). Then every read model must
 converge to the reference model built from the 202 answers, within `converge_s`:
 
 - lost on the wire: an accepted (order, version) that never reached `events.Order`;
@@ -24,14 +24,14 @@ from typing import Any
 
 from connectors.client import ConnectClient
 from connectors.settings import ConnectorSettings
-from infra.e2e.bench import Target, client
-from infra.e2e.load import LoadResult, OpenLoop
-from infra.e2e.mix import CommandMix
-from infra.e2e.reference import Reference
-from infra.e2e.wire import WireReport, end_offsets, read_since
+from cqrs.apps import pipeline_stack
+from cqrs.e2e.bench import Target, client
+from cqrs.e2e.load import LoadResult, OpenLoop
+from cqrs.e2e.mix import CommandMix
+from cqrs.e2e.reference import Reference
+from cqrs.e2e.wire import WireReport, end_offsets, read_since
 from infra.process import kill_hard
 from infra.settings import StackSettings
-from infra.stack import Stack
 from streams.peek import ReadModels, Shown
 from streams.projections import PROJECTIONS
 
@@ -84,7 +84,7 @@ class ScenarioResult:
 
 
 def available(settings: StackSettings, service: str) -> bool:
-    return service in Stack(settings).by_name
+    return service in pipeline_stack(settings).by_name
 
 
 async def run_scenario(
@@ -125,7 +125,7 @@ async def run_scenario(
 
 
 def _kill(settings: StackSettings, service: str) -> None:
-    pid = Stack(settings, [service]).status()[0].pid
+    pid = pipeline_stack(settings, [service]).status()[0].pid
     if pid is None:
         raise RuntimeError(f"{service} is not running: nothing to kill")
     kill_hard(pid)
@@ -133,7 +133,7 @@ def _kill(settings: StackSettings, service: str) -> None:
 
 def _restart(settings: StackSettings, service: str) -> bool:
     """Start the killed service again; then make sure the connector runs. True if its task had to be restarted."""
-    Stack(settings, [service]).up()
+    pipeline_stack(settings, [service]).up()
     with ConnectClient(ConnectorSettings().connect_url) as connect:
         try:
             connect.wait_running(CONNECTOR, timeout_s=60, failed_grace_s=20)
@@ -171,8 +171,8 @@ def run(services: list[str], rate: int, seconds: float, down_s: float, converge_
     """Every scenario in turn on the running pipeline; prints the table, saves JSON; True if all held."""
     from rich.console import Console
 
-    from infra.bench_report import report
-    from infra.e2e.bench import prepare
+    from cqrs.bench.report import report
+    from cqrs.e2e.bench import prepare
     from infra.settings import stack_settings
 
     console = Console()
@@ -180,7 +180,7 @@ def run(services: list[str], rate: int, seconds: float, down_s: float, converge_
     with console.status("starting the pipeline (stack, writer, projections, connector)…"):
         target = prepare(settings)
         if "readapi" in services and available(settings, "readapi"):
-            Stack(settings, ["readapi"]).up()
+            pipeline_stack(settings, ["readapi"]).up()
     results = []
     for service in services:
         if not available(settings, service):

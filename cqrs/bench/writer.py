@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from infra.bench_report import latency_summary, report
+from cqrs.bench.report import latency_summary, report
 
 
 async def _client(client: httpx.AsyncClient, until: float, latencies: list[float], failures: list[int]) -> None:
@@ -70,14 +70,14 @@ async def _measure(url: str, token: str, clients: int, seconds: float) -> dict[s
 def run(clients: list[int], seconds: float, workers: int) -> None:
     import os
 
+    from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
-    from infra.stack import Stack
     from writer.security import Role
     from writer.settings import WriterSettings
     from writer.tokens import mint_token
 
     settings = stack_settings()
-    writer = Stack(settings, ["writer"])
+    writer = pipeline_stack(settings, ["writer"])
     writer.down()  # restart with the requested number of workers
     os.environ["CQRS_WRITER_WORKERS"] = str(workers)
     writer.up()

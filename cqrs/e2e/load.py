@@ -18,8 +18,8 @@ from datetime import datetime
 
 import httpx
 
-from infra.e2e.mix import Command, CommandMix
-from infra.e2e.reference import Reference, UnexpectedVersion
+from cqrs.e2e.mix import Command, CommandMix
+from cqrs.e2e.reference import Reference, UnexpectedVersion
 
 log = logging.getLogger(__name__)
 RETRY_FOR_S = 300.0

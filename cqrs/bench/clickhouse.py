@@ -1,6 +1,6 @@
 """What the HTTP hop costs: the same inserts and selects through the server and through chdb in-process.
 
-    python -m infra.clickhouse.bench [--rows 10000 100000] [--repeat 5]
+    python -m cqrs.bench.clickhouse [--rows 10000 100000] [--repeat 5]
 
 One run, side by side: the server runs as a child process on its own temp data dir; the in-process paths use a
 second temp dir in this process (chdb allows one engine per process, the server's is in the child).
@@ -128,7 +128,7 @@ def idle_rss_mib() -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m infra.clickhouse.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cqrs.bench.clickhouse", description=__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
