@@ -14,10 +14,12 @@ setup:
 demo: setup
 	$(UV) run cqrs demo
 
+# Lint, format, types, and the layers: import-linter's contracts in pyproject.toml (dependencies point down).
 check:
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run lint-imports
 
 # pytest exits 5 when it collected nothing: for this project that is a broken suite, so it fails on purpose, loudly.
 test: setup check
@@ -25,7 +27,7 @@ test: setup check
 	if [ $$rc -eq 5 ]; then echo "FAILED: pytest collected no tests"; exit 1; fi; exit $$rc
 
 unit:
-	$(UV) run pytest tests/unit
+	$(UV) run pytest -m "not stack" tests
 
 stack-up:
 	$(UV) run cqrs stack up

@@ -44,9 +44,7 @@ def _wait_port_free(port: int, seconds: float) -> bool:
 
 
 class Stack:
-    def __init__(
-        self, settings: StackSettings, only: Sequence[str] = (), apps: Sequence[type[Service]] = ()
-    ) -> None:
+    def __init__(self, settings: StackSettings, only: Sequence[str] = (), apps: Sequence[type[Service]] = ()) -> None:
         """`apps`: service types of the applications run on this ground (the composition root names them; the
         ground knows none of them)."""
         self.settings = settings

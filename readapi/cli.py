@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
 from readapi.settings import ReadApiSettings, readapi_settings
-from writer.serving import run_under_uvicorn, shared_metrics_dir
+from servicekit.cli import serve as serve_app
 
 app = typer.Typer(help="The query side: orders, search and analytics over HTTP.", no_args_is_help=True)
 
@@ -20,19 +19,12 @@ def serve(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes, each with its own clients.")] = None,
 ) -> None:
     """Run the read API under uvicorn; every setting also comes from `CQRS_READAPI_*` (names: `CQRS_STREAMS_*`)."""
-    from writer.logs import configure_logging
-
-    # Workers are separate processes that build their settings from the environment: pass overrides there.
-    for name, value in {"HOST": host, "PORT": port, "WORKERS": workers}.items():
-        if value is not None:
-            os.environ[f"CQRS_READAPI_{name}"] = str(value)
-    readapi_settings.cache_clear()
-    settings = readapi_settings()
-    configure_logging(settings.log_level)
-    with shared_metrics_dir(settings.workers, prefix="readapi-metrics-"):
-        run_under_uvicorn(
-            "readapi.api.app:create_app", host=settings.host, port=settings.port, workers=settings.workers
-        )
+    serve_app(
+        "readapi.api.app:create_app",
+        settings=readapi_settings,
+        env_prefix="CQRS_READAPI_",
+        overrides={"HOST": host, "PORT": port, "WORKERS": workers},
+    )
 
 
 @app.command()

@@ -1,13 +1,14 @@
 """Why the read API refuses or cannot answer a request; each type maps to one HTTP problem in `readapi.api.problems`.
 
-Authentication and permission errors are the writer's own (`writer.errors`): one token format, one meaning.
+Authentication, permission and body-size errors are the service kit's (`servicekit.errors`), shared with the writer:
+one token format, one meaning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from writer.domain import FieldError
+from servicekit.errors import FieldError
 
 
 class ReadApiError(Exception):

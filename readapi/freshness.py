@@ -1,4 +1,4 @@
-"""Freshness from the streams checkpoint mirror in Redis (layout: `streams.checkpoints`), read-only.
+"""Freshness from the streams checkpoint mirror in Redis (layout: `streams.contract.MirrorKeys`), read-only.
 
 Each read is one Lua call, so a request pays one round trip for "which generation, which version" however many keys
 that touches; the detail lookup also fetches the cached answer for that exact version in the same call, which makes
@@ -7,28 +7,29 @@ a cache hit cost one Redis round trip in all.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from readapi.ports import ViewPosition
+from streams.contract import UPDATED_AT, MirrorKeys, decode_partition
 
+# A generation's key is ARGV[head] .. generation .. ARGV[tail] (`MirrorKeys.around_generation`).
 _POSITION = """
-local generation = redis.call('GET', ARGV[1] .. ':active')
+local generation = redis.call('GET', ARGV[1])
 if not generation then return {false, {}, false} end
-local base = ARGV[1] .. ':g' .. generation
-return {generation, redis.call('HGETALL', base .. ':partitions'), redis.call('HGET', base .. ':stats', 'updatedAt')}
+local partitions = redis.call('HGETALL', ARGV[2] .. generation .. ARGV[3])
+return {generation, partitions, redis.call('HGET', ARGV[2] .. generation .. ARGV[4], ARGV[5])}
 """
 
 # The cached answer is looked up under the version the mirror says is applied: a new version makes the old entry
 # unreachable without deleting it (its TTL does).
 _DETAIL = """
-local generation = redis.call('GET', ARGV[1] .. ':active')
+local generation = redis.call('GET', ARGV[1])
 if not generation then return {false, false, false} end
-local version = redis.call('HGET', ARGV[1] .. ':g' .. generation .. ':versions', ARGV[2])
+local version = redis.call('HGET', ARGV[2] .. generation .. ARGV[3], ARGV[4])
 if not version then return {generation, false, false} end
-return {generation, version, redis.call('GET', ARGV[3] .. ':g' .. generation .. ':' .. ARGV[2] .. ':v' .. version)}
+return {generation, version, redis.call('GET', ARGV[5] .. ':g' .. generation .. ':' .. ARGV[4] .. ':v' .. version)}
 """
 
 
@@ -45,21 +46,27 @@ class CheckpointMirror:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._keys: dict[str, MirrorKeys] = {}
         self._position = redis.register_script(_POSITION)
         self._detail = redis.register_script(_DETAIL)
 
-    def base(self, projection: str) -> str:
-        return f"{self._prefix}:{projection}"
+    def keys(self, projection: str) -> MirrorKeys:
+        keys = self._keys.get(projection)
+        if keys is None:
+            keys = self._keys[projection] = MirrorKeys(self._prefix, projection)
+        return keys
 
     def channel(self, projection: str) -> str:
-        """Where the active generation announces `{orderId: version}` (as `streams.checkpoints.Checkpoints`)."""
-        return f"{self.base(projection)}:applied"
+        """Where the active generation announces `{orderId: version}`."""
+        return self.keys(projection).applied
 
     async def applied_version(self, projection: str, order_id: str) -> int | None:
         return (await self.detail(projection, order_id, cache_prefix="")).applied_version
 
     async def detail(self, projection: str, order_id: str, *, cache_prefix: str) -> DetailLookup:
-        generation, version, cached = await self._detail(args=[self.base(projection), order_id, cache_prefix])
+        keys = self.keys(projection)
+        head, tail = keys.around_generation("versions")
+        generation, version, cached = await self._detail(args=[keys.active, head, tail, order_id, cache_prefix])
         return DetailLookup(
             generation=int(generation) if generation else None,
             applied_version=int(version) if version else None,
@@ -67,13 +74,16 @@ class CheckpointMirror:
         )
 
     async def position(self, projection: str) -> ViewPosition:
-        generation, flat, flushed = await self._position(args=[self.base(projection)])
+        keys = self.keys(projection)
+        head, partitions = keys.around_generation("partitions")
+        _, stats = keys.around_generation("stats")
+        generation, flat, flushed = await self._position(args=[keys.active, head, partitions, stats, UPDATED_AT])
         offsets = 0
         newest: int | None = None
         for value in flat[1::2]:
-            partition = json.loads(value)
-            offsets += int(partition["offset"])
-            newest = max(newest or 0, int(partition["timestamp"]))
+            offset, timestamp_ms = decode_partition(value)
+            offsets += offset
+            newest = max(newest or 0, timestamp_ms)
         return ViewPosition(
             generation=int(generation) if generation else None,
             position=offsets,

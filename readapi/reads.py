@@ -2,7 +2,7 @@
 store, and say how fresh the answer is. No HTTP here; the routes parse and authorize, these functions read.
 
 Which projection backs which view (and so whose announcements a wait listens to, whose position keys the cache):
-detail, items and list → `orders-mongo`; search → `orders-search`; analytics → `orders-analytics`.
+detail, items and list → `DETAIL`; search → `SEARCH`; analytics → `ANALYTICS` (names from `streams.contract`).
 """
 
 from __future__ import annotations
@@ -10,20 +10,47 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
-from readapi.api.auth import require_visible, visible
-from readapi.api.envelope import MetaInfo, PageInfo, dumps
-from readapi.api.metrics import CACHE, WAIT_SECONDS, WAITS
-from readapi.api.services import Services
-from readapi.ports import ViewPosition
+from prometheus_client import Counter, Histogram
+
+from readapi.answers import MetaInfo, PageInfo, dumps
+from readapi.cache import ResponseCache
+from readapi.freshness import CheckpointMirror
+from readapi.ports import OrderSearch, OrderSummaries, OrderViews, ViewPosition
 from readapi.queries import ListQuery, SearchQuery
-from streams.projections.analytics import AnalyticsProjection
-from streams.projections.detail import DetailProjection
-from streams.projections.search import SearchProjection
+from readapi.settings import ReadApiSettings
+from readapi.visibility import require_visible, visible
+from readapi.waiter import VersionWaiter
+from streams.contract import ANALYTICS, DETAIL, SEARCH
 
-DETAIL = DetailProjection.name
-SEARCH = SearchProjection.name
-ANALYTICS = AnalyticsProjection.name
+CACHE = Counter("readapi_cache_lookups", "Cache lookups per view and outcome (hit, miss, bypass).", ["view", "outcome"])
+WAITS = Counter(
+    "readapi_min_version_waits", "minVersion requests per outcome (immediate, woken, timeout).", ["view", "outcome"]
+)
+WAIT_SECONDS = Histogram(
+    "readapi_min_version_wait_seconds", "How long minVersion requests waited for the projection.", ["view"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
+)  # fmt: skip
+
+
+class ReadServices(Protocol):
+    """What the read flows use of the running app (`readapi.api.services.Services` has it all)."""
+
+    @property
+    def settings(self) -> ReadApiSettings: ...
+    @property
+    def views(self) -> OrderViews: ...
+    @property
+    def search(self) -> OrderSearch: ...
+    @property
+    def summaries(self) -> OrderSummaries: ...
+    @property
+    def mirror(self) -> CheckpointMirror: ...
+    @property
+    def waiter(self) -> VersionWaiter: ...
+    @property
+    def cache(self) -> ResponseCache: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +70,7 @@ class Answer:
 
 
 async def order_detail(
-    services: Services, order_id: str, scope: str | None, wait: ReadYourWrite | None, *, use_cache: bool = True
+    services: ReadServices, order_id: str, scope: str | None, wait: ReadYourWrite | None, *, use_cache: bool = True
 ) -> Answer:
     cache_prefix = services.cache.detail_prefix() if use_cache else ""  # "" = look nothing up
     lookup = await services.mirror.detail(DETAIL, order_id, cache_prefix=cache_prefix)
@@ -71,7 +98,9 @@ async def order_detail(
     return Answer(data, MetaInfo(document["updatedAt"], version, stale=version < minimum))
 
 
-async def strong_order_detail(services: Services, order_id: str, scope: str | None, min_version: int | None) -> Answer:
+async def strong_order_detail(
+    services: ReadServices, order_id: str, scope: str | None, min_version: int | None
+) -> Answer:
     """The write model's summary row: as fresh as the last committed command, so there is nothing to wait for."""
     document = visible(scope, order_id, await services.summaries.get(order_id))
     version = int(document["version"])
@@ -80,7 +109,7 @@ async def strong_order_detail(services: Services, order_id: str, scope: str | No
 
 
 async def order_list(
-    services: Services, query: ListQuery, wait: ReadYourWrite | None, *, use_cache: bool = True
+    services: ReadServices, query: ListQuery, wait: ReadYourWrite | None, *, use_cache: bool = True
 ) -> Answer:
     stale = wait is not None and await _wait(services, DETAIL, wait) is None
     position = await services.mirror.position(DETAIL)
@@ -98,7 +127,7 @@ async def order_list(
     return Answer(data, MetaInfo.of_view(position, stale=stale), PageInfo(*page_info, page.total))
 
 
-async def order_search(services: Services, query: SearchQuery, *, use_cache: bool = True) -> Answer:
+async def order_search(services: ReadServices, query: SearchQuery, *, use_cache: bool = True) -> Answer:
     position = await services.mirror.position(SEARCH)
     page_info = (query.page.page, query.page.limit)
     # A flushed document is searchable only after the index's next refresh: an answer is cached only when the last
@@ -119,7 +148,7 @@ async def order_search(services: Services, query: SearchQuery, *, use_cache: boo
     return Answer(data, MetaInfo.of_view(position), PageInfo(*page_info, page.total))
 
 
-async def analytics_position(services: Services) -> ViewPosition:
+async def analytics_position(services: ReadServices) -> ViewPosition:
     return await services.mirror.position(ANALYTICS)
 
 
@@ -129,13 +158,13 @@ def items_of(answer: Answer, page: int, limit: int) -> Answer:
     return Answer(dumps(lines[start : start + limit]), answer.meta, PageInfo(page, limit, len(lines)))
 
 
-def _page_key(services: Services, view: str, position: ViewPosition, query: str) -> str | None:
+def _page_key(services: ReadServices, view: str, position: ViewPosition, query: str) -> str | None:
     if position.generation is None:
         return None  # nothing was ever flushed: no position to key on
     return services.cache.page_key(view, position.generation, position.position, query)
 
 
-async def _wait(services: Services, projection: str, wait: ReadYourWrite) -> int | None:
+async def _wait(services: ReadServices, projection: str, wait: ReadYourWrite) -> int | None:
     started = time.perf_counter()
     reached = await services.waiter.wait(projection, wait.order_id, wait.min_version, wait.timeout_s)
     waited = time.perf_counter() - started

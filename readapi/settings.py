@@ -12,8 +12,8 @@ from functools import lru_cache
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from servicekit.tokens import TokenSettings
 from streams.settings import StreamsSettings
-from writer.settings import DEV_JWT_SECRET, WriterSettings
 
 
 def _streams() -> StreamsSettings:
@@ -26,8 +26,11 @@ def _stack_database_url() -> str:
     return f"postgresql://postgres@127.0.0.1:{stack_settings().ports.postgres}/orders"
 
 
-class ReadApiSettings(BaseSettings):
-    """Settings of one read API process (each uvicorn worker reads them and opens its own clients)."""
+class ReadApiSettings(BaseSettings, TokenSettings):
+    """Settings of one read API process (each uvicorn worker reads them and opens its own clients).
+
+    The JWT fields (`CQRS_READAPI_JWT_SECRET`, …) come from `TokenSettings`: by default the same secret, issuer and
+    audience as the writer's, so its tokens are accepted as they are."""
 
     model_config = SettingsConfigDict(env_prefix="CQRS_READAPI_", extra="ignore")
 
@@ -37,12 +40,6 @@ class ReadApiSettings(BaseSettings):
     )
     clickhouse_user: str = Field("analyst", description="read-only ClickHouse user for analytics queries")
     clickhouse_password: SecretStr = SecretStr("")
-
-    # The writer's JWTs are accepted as they are: same secret, issuer and audience by default.
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_issuer: str = "cqrs-dev"
-    jwt_audience: str = "cqrs-writer"
-    jwt_leeway_s: int = Field(5, ge=0)
 
     wait_default_s: float = Field(2.0, gt=0, description="how long `minVersion` waits when no `timeout` is given")
     wait_max_s: float = Field(10.0, gt=0, description="the largest `timeout` a client may ask for")
@@ -62,16 +59,6 @@ class ReadApiSettings(BaseSettings):
     port: int = Field(58002, ge=1, le=65535)
     workers: int = Field(1, ge=1)
     log_level: str = "info"
-
-    def token_settings(self) -> WriterSettings:
-        """What `writer.tokens.TokenVerifier` reads (only the JWT fields matter)."""
-        return WriterSettings(
-            database_url=self.database_url,
-            jwt_secret=self.jwt_secret,
-            jwt_issuer=self.jwt_issuer,
-            jwt_audience=self.jwt_audience,
-            jwt_leeway_s=self.jwt_leeway_s,
-        )
 
 
 @lru_cache(maxsize=1)

@@ -6,15 +6,9 @@ wait are in Redis already), because pub/sub wakes waiting readers without pollin
 would cost a second write per batch in stores that are slow at small writes (FerretDB, ClickHouse). Losing Redis
 loses no data: the next flush writes the mirror again, and each store document carries its own version.
 
-Keys, with `P` = `<prefix>:<projection>` and `G` = `P:g<generation>`:
-
-| key | type | holds |
-|---|---|---|
-| `P:active` | string | the generation readers see |
-| `G:partitions` | hash | partition → `{"offset": next offset, "timestamp": ms of the last applied event}` |
-| `G:versions` | hash | orderId → applied version |
-| `G:stats` | hash | `applied`, `duplicates`, `parked` totals, `rate` (events/s), `updatedAt` (ms) |
-| channel `P:applied` | pub/sub | `{orderId: version, …}` after each flush of the active generation |
+The keys and the values readers parse are the read-model contract's (`streams.contract.MirrorKeys`): the active
+generation, per generation the partitions' next offsets, the orders' applied versions and stats, and the channel
+that announces `{orderId: version}` after each flush of the active generation.
 
 A rebuild writes its own generation's keys and announces nothing until it becomes active, so readers of the old
 generation are never woken by versions they cannot see yet.
@@ -30,6 +24,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from streams.contract import UPDATED_AT, MirrorKeys, decode_partition, encode_partition
+
 # Only the active generation announces: the check and the publish are one atomic step.
 _RECORD = """
 local partitions = cjson.decode(ARGV[2])
@@ -44,7 +40,7 @@ end
 if #args > 0 then redis.call('HSET', KEYS[3], unpack(args)) end
 local counts = cjson.decode(ARGV[4])
 for name, count in pairs(counts) do redis.call('HINCRBY', KEYS[4], name, count) end
-redis.call('HSET', KEYS[4], 'rate', ARGV[5], 'updatedAt', ARGV[6], 'parked', ARGV[7])
+redis.call('HSET', KEYS[4], 'rate', ARGV[5], ARGV[8], ARGV[6], 'parked', ARGV[7])
 if next(versions) ~= nil and redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PUBLISH', KEYS[5], ARGV[3])
   return 1
@@ -55,7 +51,7 @@ return 0
 _APPLIED_VERSION = """
 local generation = redis.call('GET', KEYS[1])
 if not generation then return false end
-return redis.call('HGET', ARGV[1] .. ':g' .. generation .. ':versions', ARGV[2])
+return redis.call('HGET', ARGV[1] .. generation .. ARGV[2], ARGV[3])
 """
 
 
@@ -86,24 +82,20 @@ class Checkpoints:
 
     def __init__(self, redis: Redis, prefix: str, projection: str) -> None:
         self._redis = redis
-        self._base = f"{prefix}:{projection}"
+        self._keys = MirrorKeys(prefix, projection)
         self._record = redis.register_script(_RECORD)
         self._applied_version = redis.register_script(_APPLIED_VERSION)
 
     @property
     def channel(self) -> str:
         """Where the active generation announces `{orderId: version}` after each flush."""
-        return f"{self._base}:applied"
-
-    def _key(self, generation: int, name: str) -> str:
-        return f"{self._base}:g{generation}:{name}"
+        return self._keys.applied
 
     async def record(self, generation: int, flushed: Flushed) -> bool:
         """Mirror a flushed batch; True if it was announced (the generation is the active one)."""
-        keys = [f"{self._base}:active", *(self._key(generation, n) for n in ("partitions", "versions", "stats"))]
+        keys = [self._keys.active, *self._keys.of_generation(generation)]
         positions = {
-            str(partition): json.dumps({"offset": p.offset, "timestamp": p.timestamp_ms})
-            for partition, p in flushed.positions.items()
+            str(partition): encode_partition(p.offset, p.timestamp_ms) for partition, p in flushed.positions.items()
         }
         counts = {"applied": flushed.applied, "duplicates": flushed.duplicates}
         args = [
@@ -114,37 +106,35 @@ class Checkpoints:
             f"{flushed.rate:.1f}",
             str(int(time.time() * 1000)),
             str(flushed.parked_now),
+            UPDATED_AT,
         ]
         return bool(await self._record(keys=[*keys, self.channel], args=args))
 
     async def activate(self, generation: int) -> None:
         """Make `generation` the one that announces and that readers' version lookups use."""
-        await self._redis.set(f"{self._base}:active", str(generation))
+        await self._redis.set(self._keys.active, str(generation))
 
     async def active(self) -> int | None:
-        value = await self._redis.get(f"{self._base}:active")
+        value = await self._redis.get(self._keys.active)
         return int(value) if value is not None else None
 
     async def applied_version(self, aggregate_id: str) -> int | None:
         """The version of `aggregate_id` the active generation has applied (the read API's freshness check)."""
-        value = await self._applied_version(keys=[f"{self._base}:active"], args=[self._base, aggregate_id])
+        head, tail = self._keys.around_generation("versions")
+        value = await self._applied_version(keys=[self._keys.active], args=[head, tail, aggregate_id])
         return int(value) if value is not None else None
 
     async def positions(self, generation: int) -> dict[int, PartitionPosition]:
-        raw = await self._redis.hgetall(self._key(generation, "partitions"))
-        positions = {}
-        for partition, value in raw.items():
-            data = json.loads(value)
-            positions[int(partition)] = PartitionPosition(int(data["offset"]), int(data["timestamp"]))
-        return positions
+        raw = await self._redis.hgetall(self._keys.partitions(generation))
+        return {int(partition): PartitionPosition(*decode_partition(value)) for partition, value in raw.items()}
 
     async def stats(self, generation: int) -> dict[str, Any]:
-        raw = await self._redis.hgetall(self._key(generation, "stats"))
+        raw = await self._redis.hgetall(self._keys.stats(generation))
         return {_text(name): _number(value) for name, value in raw.items()}
 
     async def forget(self, generation: int) -> None:
         """Delete a generation's keys (after it was dropped, or before a rebuild starts it afresh)."""
-        await self._redis.delete(*(self._key(generation, n) for n in ("partitions", "versions", "stats")))
+        await self._redis.delete(*self._keys.of_generation(generation))
 
 
 def _text(value: bytes | str) -> str:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-CENT = Decimal("0.01")
+from schemas.documents import CENT
+from schemas.documents import money_text as to_text
 
-
-def to_text(amount: Decimal) -> str:
-    return str(amount.quantize(CENT))
+__all__ = ["CENT", "from_text", "to_cents", "to_text"]
 
 
 def to_cents(amount: Decimal) -> int:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
+from streams.contract import DETAIL, FACTS, LATEST, SEARCH
 from streams.settings import StreamsSettings
 from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
@@ -44,9 +45,9 @@ class ReadModels:
 
     async def shown(self, name: str, order_ids: list[str]) -> dict[str, Shown]:
         """What projection `name` shows for these orders (absent ones are left out)."""
-        if name == "orders-mongo":
+        if name == DETAIL:
             return await self._from_mongo(order_ids)
-        if name == "orders-search":
+        if name == SEARCH:
             return await self._from_search(order_ids)
         return await self._from_analytics(order_ids)
 
@@ -71,13 +72,13 @@ class ReadModels:
         if await targets.active() is None:
             return {}  # the worker has not created the tables yet
         rows = await targets.query(
-            f"SELECT aggregate_id, version, status, total, item_skus FROM {db}.order_events "
+            f"SELECT aggregate_id, version, status, total, item_skus FROM {db}.{FACTS} "
             "WHERE aggregate_id IN {ids:Array(String)} ORDER BY aggregate_id, version DESC, sequence DESC "
             "LIMIT 1 BY aggregate_id",
             {"ids": order_ids},
         )
         latest = dict(await targets.query(
-            f"SELECT aggregate_id, max(version) FROM {db}.orders_latest WHERE aggregate_id IN {{ids:Array(String)}} "
+            f"SELECT aggregate_id, max(version) FROM {db}.{LATEST} WHERE aggregate_id IN {{ids:Array(String)}} "
             "GROUP BY aggregate_id",
             {"ids": order_ids},
         ))  # fmt: skip

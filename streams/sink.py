@@ -11,6 +11,10 @@ A projection turns events into `Put`s; the engine `add`s them and calls `flush` 
 - `flush` writes everything added since the last flush or raises; after an exception nothing may be assumed written,
   and the caller flushes the same records again (which the rules above make safe).
 
+Adapters build on `BatchingSink`, which keeps the batching (after quix-streams' `BatchingSink`): it buffers what
+`add` gets and hands the batch to the adapter's `write`; only after `write` returned does it drop the batch, so a
+failed flush keeps its records for the retry.
+
 Targets are generations of the physical store objects (`orders-v2` index, `orders_v2` collection, `*_v2` tables).
 Readers always see exactly one generation, through a pointer the adapter switches atomically.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from streams.positions import Position
 
@@ -64,6 +68,39 @@ class Sink(ABC):
     @abstractmethod
     async def count(self) -> int:
         """Keys with a stored record (for tests and status)."""
+
+
+class BatchingSink(Sink):
+    """A sink that keeps the batching; an adapter implements `write` (plus `load` and `count`).
+
+    The batch holds the highest-position `Put` per key, or every `Put` in order when the store keeps history
+    (`keeps_history`, as the analytics facts do)."""
+
+    keeps_history: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._batch: Batch = EveryPut() if self.keeps_history else LatestPerKey()
+
+    def add(self, *puts: Put) -> None:
+        for put in puts:
+            self._batch.add(put)
+
+    async def flush(self) -> int:
+        puts = self._batch.items()
+        if not puts:
+            return 0
+        await self.write(puts)  # raises: the batch stays for the next attempt
+        self._batch.clear()
+        return len(puts)
+
+    @abstractmethod
+    async def write(self, puts: list[Put]) -> None:
+        """Write one batch to the store, all of it or raise. Called again with the same records (and any added
+        since) after it raised, so it must skip what the store already holds (positions make that possible)."""
+
+    @property
+    def pending(self) -> int:
+        return len(self._batch)
 
 
 class Targets(ABC):
@@ -115,6 +152,18 @@ class Targets(ABC):
         return active
 
 
+class Batch(Protocol):
+    """The buffer of a `BatchingSink`."""
+
+    def add(self, put: Put) -> None: ...
+
+    def items(self) -> list[Put]: ...
+
+    def clear(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
 class LatestPerKey:
     """A batch buffer that keeps the highest-position `Put` per key (stores that keep only the latest record)."""
 
@@ -128,6 +177,25 @@ class LatestPerKey:
 
     def items(self) -> list[Put]:
         return list(self._puts.values())
+
+    def clear(self) -> None:
+        self._puts.clear()
+
+    def __len__(self) -> int:
+        return len(self._puts)
+
+
+class EveryPut:
+    """A batch buffer that keeps every `Put` in the order added (stores that keep history)."""
+
+    def __init__(self) -> None:
+        self._puts: list[Put] = []
+
+    def add(self, put: Put) -> None:
+        self._puts.append(put)
+
+    def items(self) -> list[Put]:
+        return list(self._puts)
 
     def clear(self) -> None:
         self._puts.clear()

@@ -24,9 +24,12 @@ from connectors.topics import ensure_topics, load_specs
 from cqrs.apps import pipeline_stack
 from infra.settings import stack_settings
 from infra.stack import Stack
-from writer.security import Role
+from servicekit.principals import Role
+from servicekit.tokens import mint_token
 from writer.settings import WriterSettings
-from writer.tokens import mint_token
+
+# The in-process writer of this checkout (tests/live_writer.py), for the batch import and webhook tests.
+pytest_plugins = ["tests.live_writer"]
 
 
 @pytest.fixture(scope="session")

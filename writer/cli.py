@@ -5,14 +5,13 @@ The root CLI mounts `app` as `cqrs writer` and registers `token` as `cqrs token`
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from writer.security import Role
-from writer.serving import run_under_uvicorn, shared_metrics_dir
+from servicekit.cli import serve as serve_app
+from servicekit.principals import Role
 from writer.settings import writer_settings
 
 app = typer.Typer(help="The command side: schema migrations, the HTTP API, dev tokens.", no_args_is_help=True)
@@ -42,18 +41,12 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run the command API under uvicorn."""
-    from writer.logs import configure_logging
-
-    # Workers are separate processes that build their settings from the environment: pass overrides there.
-    overrides = {"HOST": host, "PORT": port, "WORKERS": workers, "DATABASE_URL": database_url}
-    for name, value in overrides.items():
-        if value is not None:
-            os.environ[f"CQRS_WRITER_{name}"] = str(value)
-    writer_settings.cache_clear()
-    settings = writer_settings()
-    configure_logging(settings.log_level)
-    with shared_metrics_dir(settings.workers, prefix="writer-metrics-"):
-        run_under_uvicorn("writer.api.app:create_app", host=settings.host, port=settings.port, workers=settings.workers)
+    serve_app(
+        "writer.api.app:create_app",
+        settings=writer_settings,
+        env_prefix="CQRS_WRITER_",
+        overrides={"HOST": host, "PORT": port, "WORKERS": workers, "DATABASE_URL": database_url},
+    )
 
 
 @app.command()
@@ -63,7 +56,7 @@ def token(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a signed dev JWT for the writer API (use as `Authorization: Bearer <token>`)."""
-    from writer.tokens import mint_token
+    from servicekit.tokens import mint_token
 
     typer.echo(
         mint_token(

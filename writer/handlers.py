@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from servicekit.principals import Principal
 from writer.domain import (
     AddItemToOrder,
     CancelOrder,
@@ -26,7 +27,7 @@ from writer.domain import (
 )
 from writer.errors import CommandNotFound
 from writer.ports import Accepted, CommandRequest, CommandStore, IdempotencyClaim, Replayed
-from writer.security import Principal, authorize_command, may_read_command, require_visible
+from writer.security import authorize_command, may_read_command, require_visible
 
 COMMAND_NAMES: dict[type[OrderCommand], str] = {
     CreateOrder: "create-order",

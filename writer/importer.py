@@ -170,9 +170,9 @@ def _client(url: str | None, token: str | None) -> httpx.Client:
 
     base_url = url or f"http://127.0.0.1:{stack_settings().ports.writer}"
     if token is None:
-        from writer.security import Role
+        from servicekit.principals import Role
+        from servicekit.tokens import mint_token
         from writer.settings import writer_settings
-        from writer.tokens import mint_token
 
         token = mint_token(writer_settings(), subject="importer", roles=[Role.STAFF])
     # No read timeout: a chunk's results stream for as long as it takes to apply them.

@@ -1,4 +1,5 @@
-"""Schema migrations of the write model, applied by yoyo from the SQL files in `writer/migrations/`."""
+"""Schema migrations of the write model, applied by yoyo from the SQL files in `writer/migrations/` (and from the
+directories of the tables others keep in the same database, when the caller names them)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,14 @@ def yoyo_url(database_url: str) -> str:
     return f"postgresql+psycopg://{rest}"
 
 
-def migrate(database_url: str) -> MigrationReport:
-    """Apply every pending migration; safe to run concurrently (yoyo takes a lock) and repeatedly."""
+def migrate(database_url: str, *also: Path) -> MigrationReport:
+    """Apply every pending migration; safe to run concurrently (yoyo takes a lock) and repeatedly.
+
+    `also`: more migration directories, applied in the same run after the writer's own — tables that other
+    packages keep in the write model's database. yoyo knows migrations by id, so ids must be unique across all."""
     backend = get_backend(yoyo_url(database_url))
     try:
-        migrations = read_migrations(str(MIGRATIONS_DIR))
+        migrations = read_migrations(str(MIGRATIONS_DIR), *(str(directory) for directory in also))
         with backend.lock():
             pending = backend.to_apply(migrations)
             backend.apply_migrations(pending)

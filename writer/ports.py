@@ -1,7 +1,7 @@
 """The writer's persistence port: run one command in one transaction, and read back accepted commands.
 
-Adapters: `writer.postgres.PostgresCommandStore`. The contract every adapter must meet is specified once, in
-`tests/writer/store_contract.py`.
+Adapters: `writer.postgres.PostgresCommandStore` and `writer.memory.InMemoryCommandStore`. The contract every adapter
+must meet is specified once, in `tests/writer/store_contract.py`.
 """
 
 from __future__ import annotations

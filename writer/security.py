@@ -1,40 +1,16 @@
-"""Who may do what: roles, the authenticated principal, and the authorization rules for commands.
+"""Who may do what with commands: the authorization rules of the writer.
 
-Token parsing lives in `writer.tokens`; this module only decides. Customers act on their own orders only;
-someone else's order is reported as not found, so its existence does not leak.
+Roles, principals and token parsing live in `servicekit`; this module only decides. Customers act on their own
+orders only; someone else's order is reported as not found, so its existence does not leak.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
+from servicekit.errors import PermissionDenied
+from servicekit.principals import Principal, Role
 from writer.domain import CreateOrder, Order, OrderCommand, OrderNotFound, ShipOrder
-from writer.errors import PermissionDenied
 
-
-class Role(StrEnum):
-    CUSTOMER = "customer"
-    STAFF = "staff"
-    ANALYST = "analyst"  # reads analytics; never writes
-    OPERATOR = "operator"
-
-
-_PRIVILEGED = frozenset({Role.STAFF, Role.OPERATOR})
-_WRITERS = _PRIVILEGED | {Role.CUSTOMER}
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller, as its verified token says."""
-
-    subject: str
-    roles: frozenset[Role]
-
-    @property
-    def privileged(self) -> bool:
-        """Staff and operators act on every order."""
-        return bool(self.roles & _PRIVILEGED)
+_WRITERS = frozenset({Role.STAFF, Role.OPERATOR, Role.CUSTOMER})
 
 
 def may_issue_commands(principal: Principal) -> bool:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Long enough for HS256 (RFC 7518 asks for a key of at least 256 bits); never use it outside a laptop.
-DEV_JWT_SECRET = "dev-only-writer-secret-change-me-0123456789abcdef"
+from servicekit.tokens import TokenSettings
 
 
 def _stack_database_url() -> str:
@@ -22,8 +21,9 @@ def _stack_database_url() -> str:
     return f"postgresql://postgres@127.0.0.1:{stack_settings().ports.postgres}/orders"
 
 
-class WriterSettings(BaseSettings):
-    """Settings of one writer process (each uvicorn worker reads them and opens its own pool)."""
+class WriterSettings(BaseSettings, TokenSettings):
+    """Settings of one writer process (each uvicorn worker reads them and opens its own pool); the JWT fields
+    (`CQRS_WRITER_JWT_SECRET`, …) come from `TokenSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="CQRS_WRITER_", extra="ignore")
 
@@ -31,11 +31,6 @@ class WriterSettings(BaseSettings):
     pool_min_size: int = Field(2, ge=1)
     pool_max_size: int = Field(16, ge=1)
     pool_timeout_s: float = Field(5.0, gt=0, description="how long a request waits for a connection → 503")
-
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_issuer: str = "cqrs-dev"
-    jwt_audience: str = "cqrs-writer"
-    jwt_leeway_s: int = Field(5, ge=0, description="clock skew tolerated on exp/nbf/iat")
 
     idempotency_ttl_s: int = Field(24 * 3600, ge=1, description="how long a stored response is replayed")
     idempotency_purge_interval_s: float = Field(300.0, gt=0)

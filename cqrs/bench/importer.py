@@ -102,9 +102,9 @@ def _projections_running() -> bool:
 def run(orders: int, chunk_lines: int, parallel: int, read_model_timeout_s: float, url: str | None = None) -> None:
     from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
-    from writer.security import Role
+    from servicekit.principals import Role
+    from servicekit.tokens import mint_token
     from writer.settings import WriterSettings
-    from writer.tokens import mint_token
 
     settings = stack_settings()
     if url is None:

@@ -163,13 +163,13 @@ def run(clients: list[int], seconds: float, workers: int, orders: int) -> None:
     throughput once saturated (where latency is mostly queueing)."""
     from infra.settings import stack_settings
     from readapi.settings import ReadApiSettings
-    from writer.security import Role
-    from writer.tokens import mint_token
+    from servicekit.principals import Role
+    from servicekit.tokens import mint_token
 
     settings = sandbox(StreamsSettings(ports=stack_settings().ports), tag="bench", batch_timeout_s=0.05, metrics_port=0)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    token = mint_token(ReadApiSettings().token_settings(), subject="bench", roles=[Role.STAFF, Role.ANALYST])
+    token = mint_token(ReadApiSettings(), subject="bench", roles=[Role.STAFF, Role.ANALYST])
     process: subprocess.Popen[bytes] | None = None
     try:
         order_ids = asyncio.run(_seed(settings, orders))

@@ -209,9 +209,9 @@ def run(rates: list[int], seconds: float, max_events: int) -> None:
     from connectors.settings import ConnectorSettings
     from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
-    from writer.security import Role
+    from servicekit.principals import Role
+    from servicekit.tokens import mint_token
     from writer.settings import WriterSettings
-    from writer.tokens import mint_token
 
     settings = stack_settings()
     with console.status("starting the writer, Connect and the connector…"):

@@ -72,9 +72,9 @@ def run(clients: list[int], seconds: float, workers: int) -> None:
 
     from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
-    from writer.security import Role
+    from servicekit.principals import Role
+    from servicekit.tokens import mint_token
     from writer.settings import WriterSettings
-    from writer.tokens import mint_token
 
     settings = stack_settings()
     writer = pipeline_stack(settings, ["writer"])

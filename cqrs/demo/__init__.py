@@ -117,9 +117,9 @@ def _show_read_api(readapi_url: str, posted: list[dict[str, str]]) -> None:
 
 @contextmanager
 def _client(base_url: str, subject: str, role: str) -> Iterator[httpx.Client]:
-    from writer.security import Role
+    from servicekit.principals import Role
+    from servicekit.tokens import mint_token
     from writer.settings import WriterSettings
-    from writer.tokens import mint_token
 
     token = mint_token(WriterSettings(), subject=subject, roles=[Role(role)])
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:

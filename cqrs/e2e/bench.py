@@ -39,9 +39,9 @@ def prepare(settings: StackSettings) -> Target:
     """The whole pipeline up: services, writer, projection workers, the registered connector."""
     from connectors.cli import register
     from cqrs.apps import pipeline_stack
-    from writer.security import Role
+    from servicekit.principals import Role
+    from servicekit.tokens import mint_token
     from writer.settings import WriterSettings
-    from writer.tokens import mint_token
 
     pipeline_stack(settings, ["writer", "streams"]).up()
     register("orders-outbox", wait=90)

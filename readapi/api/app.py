@@ -11,23 +11,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from readapi.api import health, metrics, routes_analytics, routes_orders, routes_search
-from readapi.api.metrics import RequestMetricsMiddleware
+from readapi.api import health, routes_analytics, routes_orders, routes_search
+from readapi.api.metrics import REQUEST_LATENCY
 from readapi.api.openapi import document_problems
 from readapi.api.problems import install_problem_handlers
 from readapi.api.services import Services
 from readapi.cache import ResponseCache
 from readapi.freshness import CheckpointMirror
-from readapi.reads import DETAIL
 from readapi.settings import ReadApiSettings, readapi_settings
 from readapi.stores.analytics import ClickHouseAnalytics
 from readapi.stores.mongo import MongoOrderViews
 from readapi.stores.search import ElasticsearchOrderSearch
 from readapi.stores.summaries import PostgresOrderSummaries
 from readapi.waiter import VersionWaiter
-from writer.api.middleware import CorrelationIdMiddleware
-from writer.logs import configure_logging
-from writer.tokens import TokenVerifier
+from servicekit import metrics
+from servicekit.logs import configure_logging
+from servicekit.metrics import RequestMetricsMiddleware
+from servicekit.middleware import CorrelationIdMiddleware
+from servicekit.tokens import TokenVerifier
+from streams.contract import DETAIL
 
 log = logging.getLogger(__name__)
 SHUTDOWN_STEP_S = 5.0
@@ -50,7 +52,7 @@ def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     install_problem_handlers(app)
-    app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(RequestMetricsMiddleware, histogram=REQUEST_LATENCY)
     app.add_middleware(CorrelationIdMiddleware)
     document_problems(app)
     return app
@@ -100,7 +102,7 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
                 mirror=mirror,
                 waiter=waiter,
                 cache=ResponseCache(redis, settings.cache_prefix, streams.redis_prefix),
-                tokens=TokenVerifier(settings.token_settings()),
+                tokens=TokenVerifier(settings),
                 stores={"mongo": views, "elasticsearch": search, "clickhouse": analytics, "postgres": summaries},
             )
             yield

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from readapi.api.envelope import dumps
+from readapi.answers import dumps
 from readapi.api.models import Health
 from readapi.api.openapi import problem_responses
 from readapi.api.problems import problem_for
 from readapi.api.services import Services, get_services
 from readapi.errors import StoreUnavailable
-from writer.api.problems import problem_response
+from servicekit.problems import problem_response
 
 router = APIRouter(tags=["operations"])
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query, Request
 
 from readapi.errors import InvalidQuery
 from readapi.queries import DEFAULT_LIMIT, MAX_ID_LENGTH, MAX_LIMIT, MAX_PAGE, Consistency
-from writer.domain import FieldError
+from servicekit.errors import FieldError
 
 MAX_WAIT_S = 10.0
 MAX_VERSION = 2**62

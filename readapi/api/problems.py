@@ -1,32 +1,30 @@
 """Every error of the read API as an RFC 9457 problem: the read API's own errors are mapped here, everything shared
-with the writer (bad tokens, roles, FastAPI's validation, unknown routes) by the writer's one mapping."""
+with the writer (bad tokens, roles, FastAPI's validation, unknown routes) by the service kit's common mapping."""
 
 from __future__ import annotations
 
-import structlog
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from fastapi import FastAPI
 
 from readapi.errors import InvalidQuery, OrderNotVisible, ReadApiError, StoreUnavailable, UnsupportedConsistency
-from writer.api import problems as shared
-from writer.api.problems import Problem, problem_response
-from writer.errors import WriterError
-
-log = structlog.get_logger("readapi.api")
+from servicekit import problems as kit
+from servicekit.problems import Problem, validation_problem
 
 
 def problem_for(error: Exception) -> Problem:
+    """The problem the read API answers `error` with."""
+    return kit.problem_for(error, readapi_problem)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error with a problem document, FastAPI's and Starlette's own included."""
+    kit.install_problem_handlers(app, readapi_problem, own_errors=(ReadApiError,))
+
+
+def readapi_problem(error: Exception) -> Problem | None:
+    """The read API's own errors; None for those every API answers alike."""
     match error:
         case InvalidQuery():
-            return Problem(
-                status=422,
-                slug="validation-failed",
-                title="The request is not valid",
-                detail=f"{len(error.errors)} field(s) are invalid: see errors",
-                errors=error.errors,
-            )
+            return validation_problem(error.errors)
         case UnsupportedConsistency():
             return Problem(
                 status=400, slug="consistency-not-supported", title="This view cannot answer at that consistency",
@@ -41,18 +39,4 @@ def problem_for(error: Exception) -> Problem:
                 headers={"Retry-After": "1"},
             )  # fmt: skip
         case _:
-            return shared.problem_for(error)
-
-
-def install_problem_handlers(app: FastAPI) -> None:
-    for error_type in (ReadApiError, WriterError, RequestValidationError, StarletteHTTPException, Exception):
-        app.add_exception_handler(error_type, _handle)
-
-
-async def _handle(request: Request, error: Exception) -> Response:
-    problem = problem_for(error)
-    if problem.status >= 500:
-        log.error("request.failed", path=request.url.path, problem=problem.slug, error=repr(error))
-    return problem_response(
-        problem, instance=request.url.path, correlation_id=getattr(request.state, "correlation_id", None)
-    )
+            return None

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from readapi import reads
+from readapi.answers import MetaInfo, PageInfo, dumps
 from readapi.api.auth import CurrentPrincipal, require_analyst
-from readapi.api.envelope import MetaInfo, PageInfo, answer, dumps
+from readapi.api.envelope import answer
 from readapi.api.models import DailyRevenueAnswer, TopSkusAnswer
 from readapi.api.openapi import problem_responses
 from readapi.api.params import known_query_parameters

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from readapi import reads
-from readapi.api.auth import ALL_ORDERS, CurrentPrincipal, order_scope
-from readapi.api.envelope import MetaInfo, PageInfo, answer
+from readapi.answers import MetaInfo, PageInfo
+from readapi.api.auth import CurrentPrincipal, order_scope
+from readapi.api.envelope import answer
 from readapi.api.models import ItemsAnswer, OrderAnswer, OrderListAnswer
 from readapi.api.openapi import problem_responses
 from readapi.api.params import (
@@ -27,6 +28,7 @@ from readapi.api.services import Services, get_services
 from readapi.errors import InvalidQuery, UnsupportedConsistency
 from readapi.queries import DEFAULT_SORT, MAX_ID_LENGTH, Consistency, ListQuery, OrderStatus, Sort, page_request
 from readapi.reads import ReadYourWrite
+from readapi.visibility import ALL_ORDERS
 
 router = APIRouter(prefix="/orders", tags=["orders"], dependencies=[Depends(known_query_parameters)])
 ServicesDep = Annotated[Services, Depends(get_services)]

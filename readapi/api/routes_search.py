@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from readapi import reads
-from readapi.api.auth import ALL_ORDERS, CurrentPrincipal, order_scope
-from readapi.api.envelope import MetaInfo, PageInfo, answer
+from readapi.answers import MetaInfo, PageInfo
+from readapi.api.auth import CurrentPrincipal, order_scope
+from readapi.api.envelope import answer
 from readapi.api.models import SearchAnswer
 from readapi.api.openapi import problem_responses
 from readapi.api.params import DEFAULT_PAGE_LIMIT, ConsistencyLevel, Limit, PageNumber, UseCache, known_query_parameters
@@ -24,6 +25,7 @@ from readapi.queries import (
     page_request,
     search_text,
 )
+from readapi.visibility import ALL_ORDERS
 
 router = APIRouter(prefix="/orders", tags=["search"], dependencies=[Depends(known_query_parameters)])
 

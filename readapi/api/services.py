@@ -12,7 +12,7 @@ from readapi.freshness import CheckpointMirror
 from readapi.ports import Analytics, OrderSearch, OrderSummaries, OrderViews, Readiness
 from readapi.settings import ReadApiSettings
 from readapi.waiter import VersionWaiter
-from writer.tokens import TokenVerifier
+from servicekit.tokens import TokenVerifier
 
 
 @dataclass(frozen=True, slots=True)

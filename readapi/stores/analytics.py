@@ -18,6 +18,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from readapi.ports import Document
 from readapi.queries import DateRange, Page
 from readapi.stores.guard import guarded
+from streams.contract import DAILY, FACTS, SKUS
 from streams.settings import StreamsSettings
 
 STORE = "clickhouse"
@@ -67,7 +68,7 @@ class ClickHouseAnalytics:
     async def daily_revenue(self, days: DateRange, currency: str | None) -> list[Document]:
         where, parameters = _conditions(days, currency, day="day")
         rows = await self._rows(
-            f"SELECT day, currency, status, orders, revenue FROM {self._db}.daily_revenue {where} "
+            f"SELECT day, currency, status, orders, revenue FROM {self._db}.{DAILY} {where} "
             "ORDER BY day, currency, status",
             parameters,
         )
@@ -88,12 +89,12 @@ class ClickHouseAnalytics:
     async def top_skus(self, days: DateRange, currency: str | None, limit: int) -> Page[Document]:
         if days.first is None and days.last is None:
             where, parameters = _conditions(days, currency, day="")
-            per_currency = f"SELECT sku, currency, quantity, revenue FROM {self._db}.top_skus {where}"
+            per_currency = f"SELECT sku, currency, quantity, revenue FROM {self._db}.{SKUS} {where}"
         else:
             where, parameters = _conditions(days, currency, day="toDate(created_at)")
             per_currency = (
                 "SELECT sku, currency, sum(delta_quantity) AS quantity, sum(delta_amount) AS revenue "
-                f"FROM {self._db}.order_events ARRAY JOIN delta_skus AS sku, delta_quantities AS delta_quantity, "
+                f"FROM {self._db}.{FACTS} ARRAY JOIN delta_skus AS sku, delta_quantities AS delta_quantity, "
                 f"delta_revenue AS delta_amount {where} GROUP BY sku, currency"
             )
         rows = await self._rows(

@@ -18,8 +18,8 @@ from readapi.ports import Document
 from readapi.queries import Direction, ListQuery, Page, SortField
 from readapi.stores.documents import order_detail, order_summary
 from readapi.stores.guard import guarded
+from streams.contract import POINTER_COLLECTION, POINTERS, POSITION_FIELD
 from streams.settings import StreamsSettings
-from streams.sinks.mongo import POINTERS
 
 STORE = "mongo"
 # Money sorts on integer cents (exact); the other fields sort as stored.
@@ -31,7 +31,7 @@ _SORT_KEYS = {
     SortField.ITEM_COUNT: "itemCount",
     SortField.VERSION: "version",
 }
-_SUMMARY_PROJECTION = {"items": 0, "shippingAddress": 0, "_position": 0}
+_SUMMARY_PROJECTION = {"items": 0, "shippingAddress": 0, POSITION_FIELD: 0}
 _Raw = dict[str, Any]
 
 
@@ -65,7 +65,7 @@ class MongoOrderViews:
         resolved_at, name = self._pointer
         if name is None or time.monotonic() - resolved_at > self._pointer_ttl_s:
             pointer = await self._db[POINTERS].find_one({"_id": self._name})
-            name = None if pointer is None else str(pointer["collection"])
+            name = None if pointer is None else str(pointer[POINTER_COLLECTION])
             self._pointer = (time.monotonic(), name)
         return None if name is None else self._db[name]
 

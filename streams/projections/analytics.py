@@ -17,6 +17,7 @@ from typing import Any
 
 from schemas.envelope import EventEnvelope
 from schemas.events import LineItem, OrderCancelled, OrderCreated, OrderItemAdded, OrderItemRemoved, OrderStatus
+from streams.contract import ANALYTICS
 from streams.order_view import ZERO, OrderView
 from streams.positions import Position
 from streams.projection import Projection
@@ -26,7 +27,7 @@ _SkuDelta = tuple[str, int, Decimal]
 
 
 class AnalyticsProjection(Projection):
-    name = "orders-analytics"
+    name = ANALYTICS
     store = "clickhouse"
 
     def records(self, before: OrderView | None, after: OrderView, envelope: EventEnvelope) -> list[Put]:

@@ -10,67 +10,43 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schemas.envelope import EventEnvelope
+from schemas.documents import line_document
 from schemas.events import LineItem
+from streams.contract import DETAIL
 from streams.money import to_cents, to_text
 from streams.order_view import OrderView
-from streams.projection import Projection
-from streams.projections.codec import address_document, order_view_from
-from streams.sink import Put, Stored
+from streams.projections.codec import DocumentProjection, order_document
 
 
-class DetailProjection(Projection):
-    name = "orders-mongo"
+class DetailProjection(DocumentProjection):
+    name = DETAIL
     store = "mongo"
 
-    def records(self, before: OrderView | None, after: OrderView, envelope: EventEnvelope) -> list[Put]:
-        return [Put(after.order_id, after.position, order_document(after))]
+    def document(self, order: OrderView) -> dict[str, Any]:
+        # Absent rather than null: FerretDB 1.24 drops null fields written by an upsert's $setOnInsert, and a document
+        # must read back exactly as it was written whichever way it was written.
+        document = order_document(order, date=_as_is, line=_line_document)
+        if document["shippingAddress"] is not None:
+            document["shippingAddress"] = _present(document["shippingAddress"])
+        return _present(document)
 
-    def state(self, stored: Stored) -> OrderView:
-        return order_view_from(stored.document, date=_as_is)
+    def read_date(self, value: datetime) -> datetime:
+        return _as_is(value)
 
 
 def _as_is(value: datetime) -> datetime:
-    return value  # BSON dates come back as timezone-aware datetimes (the client is `tz_aware`)
-
-
-def order_document(order: OrderView) -> dict[str, Any]:
-    # Absent rather than null: FerretDB 1.24 drops null fields written by an upsert's $setOnInsert, and a document
-    # must read back exactly as it was written whichever way it was written.
-    document = {
-        "orderId": order.order_id,
-        "customerId": order.customer_id,
-        "status": order.status.value,
-        "currency": order.currency,
-        "total": to_text(order.total),
-        "totalCents": to_cents(order.total),
-        "itemCount": len(order.items),
-        "items": [_line_document(item) for item in order.items],
-        "shippingAddress": _present(address_document(order.shipping_address)),
-        "cancelReason": order.cancel_reason,
-        "createdAt": order.created_at,
-        "updatedAt": order.updated_at,
-        "version": order.position.version,
-        "sequence": order.position.sequence,
-        "lastEventId": str(order.last_event_id),
-        "lastEventType": order.last_event_type,
-    }
-    return {name: value for name, value in document.items() if value is not None}
+    return value  # BSON has dates: written as they are, back as timezone-aware datetimes (the client is `tz_aware`)
 
 
 def _line_document(item: LineItem) -> dict[str, Any]:
     line_total = item.quantity * item.unit_price
     return {
-        "itemId": item.item_id,
-        "sku": item.sku,
-        "name": item.name,
-        "quantity": item.quantity,
-        "unitPrice": to_text(item.unit_price),
+        **line_document(item),
         "unitPriceCents": to_cents(item.unit_price),
         "lineTotal": to_text(line_total),
         "lineTotalCents": to_cents(line_total),
     }
 
 
-def _present(document: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if document is None else {name: value for name, value in document.items() if value is not None}
+def _present(document: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in document.items() if value is not None}

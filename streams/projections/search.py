@@ -10,52 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schemas.envelope import EventEnvelope
-from schemas.events import LineItem
-from streams.money import to_cents, to_text
+from streams.contract import SEARCH
 from streams.order_view import OrderView
-from streams.projection import Projection
-from streams.projections.codec import address_document, order_view_from
-from streams.sink import Put, Stored
+from streams.projections.codec import DocumentProjection, order_document
 
 
-class SearchProjection(Projection):
-    name = "orders-search"
+class SearchProjection(DocumentProjection):
+    name = SEARCH
     store = "elasticsearch"
 
-    def records(self, before: OrderView | None, after: OrderView, envelope: EventEnvelope) -> list[Put]:
-        return [Put(after.order_id, after.position, search_document(after))]
+    def document(self, order: OrderView) -> dict[str, Any]:
+        return order_document(order, date=datetime.isoformat)
 
-    def state(self, stored: Stored) -> OrderView:
-        return order_view_from(stored.document, date=datetime.fromisoformat)
-
-
-def search_document(order: OrderView) -> dict[str, Any]:
-    return {
-        "orderId": order.order_id,
-        "customerId": order.customer_id,
-        "status": order.status.value,
-        "currency": order.currency,
-        "total": to_text(order.total),
-        "totalCents": to_cents(order.total),
-        "itemCount": len(order.items),
-        "items": [_line_document(item) for item in order.items],
-        "shippingAddress": address_document(order.shipping_address),
-        "cancelReason": order.cancel_reason,
-        "createdAt": order.created_at.isoformat(),
-        "updatedAt": order.updated_at.isoformat(),
-        "version": order.position.version,
-        "sequence": order.position.sequence,
-        "lastEventId": str(order.last_event_id),
-        "lastEventType": order.last_event_type,
-    }
-
-
-def _line_document(item: LineItem) -> dict[str, Any]:
-    return {
-        "itemId": item.item_id,
-        "sku": item.sku,
-        "name": item.name,
-        "quantity": item.quantity,
-        "unitPrice": to_text(item.unit_price),
-    }
+    def read_date(self, value: str) -> datetime:
+        return datetime.fromisoformat(value)

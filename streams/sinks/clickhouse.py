@@ -15,13 +15,13 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.asyncclient import AsyncClient
 
+from streams.contract import FACTS
 from streams.errors import TargetError
 from streams.positions import Position
 from streams.settings import StreamsSettings
-from streams.sink import Put, Sink, Stored, Targets
+from streams.sink import BatchingSink, Put, Stored, Targets
 from streams.sinks.clickhouse_schema import (
     FACT_COLUMN_NAMES,
-    FACTS,
     POSITION_SQL,
     create_statements,
     drop_statements,
@@ -30,12 +30,14 @@ from streams.sinks.clickhouse_schema import (
 )
 
 
-class ClickHouseSink(Sink):
+class ClickHouseSink(BatchingSink):
+    keeps_history = True
+
     def __init__(self, connect: Callable[[], Awaitable[AsyncClient]], database: str, table: str) -> None:
+        super().__init__()
         self._connect = connect
         self._database = database
         self._table = table
-        self._buffer: list[Put] = []
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         if not keys:
@@ -53,15 +55,10 @@ class ClickHouseSink(Sink):
             stored[row["aggregate_id"]] = Stored(Position(row["version"], row["sequence"]), row)
         return stored
 
-    def add(self, *puts: Put) -> None:
-        self._buffer.extend(puts)
-
-    async def flush(self) -> int:
-        if not self._buffer:
-            return 0
-        applied = await self._positions({put.key for put in self._buffer})
+    async def write(self, puts: list[Put]) -> None:
+        applied = await self._positions({put.key for put in puts})
         rows = []
-        for put in self._buffer:
+        for put in puts:
             if put.position <= applied.get(put.key, Position(0, 0)):
                 continue
             row = {**put.document, "aggregate_id": put.key, "version": put.position.version}
@@ -70,9 +67,6 @@ class ClickHouseSink(Sink):
         if rows:
             client = await self._connect()
             await client.insert(self._table, rows, database=self._database, column_names=FACT_COLUMN_NAMES)
-        sent = len(self._buffer)
-        self._buffer = []
-        return sent
 
     async def _positions(self, keys: set[str]) -> dict[str, Position]:
         client = await self._connect()
@@ -82,10 +76,6 @@ class ClickHouseSink(Sink):
             parameters={"keys": list(keys)},
         )
         return {key: Position.unpack(packed) for key, packed in result.result_rows}
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
 
     async def count(self) -> int:
         client = await self._connect()

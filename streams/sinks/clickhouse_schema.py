@@ -8,10 +8,8 @@ The views also hide merge semantics from analysts: `orders_latest` reads `FINAL`
 
 from __future__ import annotations
 
-FACTS = "order_events"
-LATEST = "orders_latest"
-DAILY = "daily_revenue"
-SKUS = "top_skus"
+from streams.contract import DAILY, FACTS, LATEST, SKUS
+
 TABLES = (FACTS, LATEST, DAILY, SKUS)
 
 FACT_COLUMNS: list[tuple[str, str]] = [

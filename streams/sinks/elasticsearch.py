@@ -18,7 +18,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from streams.errors import SinkError, TargetError
 from streams.positions import Position
 from streams.settings import StreamsSettings
-from streams.sink import LatestPerKey, Put, Sink, Stored, Targets
+from streams.sink import BatchingSink, Put, Stored, Targets
 
 _TEXT_WITH_KEYWORD = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
 # No scaled_float here (it lives in the mapper-extras module, which this node lacks): money is indexed as a double
@@ -67,11 +67,11 @@ MAPPINGS: dict[str, Any] = {
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
 
 
-class ElasticsearchSink(Sink):
+class ElasticsearchSink(BatchingSink):
     def __init__(self, client: AsyncElasticsearch, index: str) -> None:
+        super().__init__()
         self._client = client
         self._index = index
-        self._buffer = LatestPerKey()
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         if not keys:
@@ -84,14 +84,7 @@ class ElasticsearchSink(Sink):
             if doc.get("found")
         }
 
-    def add(self, *puts: Put) -> None:
-        for put in puts:
-            self._buffer.add(put)
-
-    async def flush(self) -> int:
-        puts = self._buffer.items()
-        if not puts:
-            return 0
+    async def write(self, puts: list[Put]) -> None:
         operations: list[dict[str, Any]] = []
         for put in puts:
             action = {"_index": self._index, "_id": put.key, "version": put.position.packed}
@@ -104,14 +97,8 @@ class ElasticsearchSink(Sink):
                 if item["index"].get("error") and item["index"]["status"] != 409
             ]
             if failed:
-                # Rejections (429) and the like: raise, keep the buffer, the engine retries the whole flush.
+                # Rejections (429) and the like: raise, keep the batch, the engine retries the whole flush.
                 raise SinkError(f"{len(failed)} of {len(puts)} documents failed, first: {failed[0]['error']}")
-        self._buffer.clear()
-        return len(puts)
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
 
     async def count(self) -> int:
         await self._client.indices.refresh(index=self._index)

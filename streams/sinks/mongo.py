@@ -34,16 +34,14 @@ from pymongo import AsyncMongoClient, DeleteOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from streams.contract import POINTER_COLLECTION, POINTERS, POSITION_FIELD
 from streams.errors import TargetError
 from streams.positions import Position
 from streams.settings import StreamsSettings
-from streams.sink import LatestPerKey, Put, Sink, Stored, Targets
+from streams.sink import BatchingSink, Put, Stored, Targets
 
 ABSENT = -1
 """The sink's memory of a key that has no document."""
-POINTERS = "read_models"
-"""Collection of pointer documents: `{_id: "orders", collection: "orders_v2", generation: 2, switchedAt}`."""
-POSITION = "_position"
 MAX_STATEMENTS = 40
 MAX_INSERTS = 1000
 PARALLEL_READS = 16
@@ -56,15 +54,15 @@ INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
 ]
 
 
-class MongoSink(Sink):
+class MongoSink(BatchingSink):
     """`bulk=True` for a target nobody reads yet (a rebuild): changed documents are then deleted and inserted again
     in two statements per batch instead of replaced one by one, which is fast on FerretDB but would let a reader
     miss the document for a moment."""
 
     def __init__(self, collection: AsyncCollection[_Document], *, bulk: bool = False, memory: int = 200_000) -> None:
+        super().__init__()
         self._collection = collection
         self._bulk = bulk
-        self._buffer = LatestPerKey()
         self._known = _Positions(memory)
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
@@ -73,36 +71,29 @@ class MongoSink(Sink):
         found: dict[str, Stored] = {}
         for doc in await by_ids(self._collection, keys):
             key = doc.pop("_id")
-            found[key] = Stored(Position.unpack(doc.pop(POSITION)), doc)
+            found[key] = Stored(Position.unpack(doc.pop(POSITION_FIELD)), doc)
         for key in keys:
             self._known.put(key, found[key].position.packed if key in found else ABSENT)
         return found
 
-    def add(self, *puts: Put) -> None:
-        for put in puts:
-            self._buffer.add(put)
-
-    async def flush(self) -> int:
-        puts = self._buffer.items()
-        if not puts:
-            return 0
+    async def write(self, puts: list[Put]) -> None:
         try:
-            await self._write(puts)
+            await self._insert_or_replace(puts)
         except Exception:
             for put in puts:  # what the store holds is unknown now: read it again on the retry
                 self._known.forget(put.key)
             raise
         for put in puts:  # skipped puts leave the (newer) stored position
             self._known.put(put.key, max(self._known.get(put.key) or ABSENT, put.position.packed))
-        self._buffer.clear()
-        return len(puts)
 
-    async def _write(self, puts: list[Put]) -> None:
+    async def _insert_or_replace(self, puts: list[Put]) -> None:
         # The stored position decides per order: insert (absent), replace (older) or nothing (same or newer). The
         # engine's load of this batch's orders told the sink most positions already; only the rest are read.
         unknown = [put.key for put in puts if self._known.get(put.key) is None]
         if unknown:
-            stored = {doc["_id"]: doc[POSITION] for doc in await by_ids(self._collection, unknown, {POSITION: 1})}
+            stored = {
+                doc["_id"]: doc[POSITION_FIELD] for doc in await by_ids(self._collection, unknown, {POSITION_FIELD: 1})
+            }
             for key in unknown:
                 self._known.put(key, stored.get(key, ABSENT))
         new = [put for put in puts if self._known.get(put.key) == ABSENT]
@@ -122,11 +113,7 @@ class MongoSink(Sink):
 
     @staticmethod
     def _document(put: Put) -> _Document:
-        return {**put.document, "_id": put.key, POSITION: put.position.packed}
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
+        return {**put.document, "_id": put.key, POSITION_FIELD: put.position.packed}
 
     async def count(self) -> int:
         return await self._collection.count_documents({})
@@ -195,7 +182,7 @@ class MongoTargets(Targets):
     async def active_collection(self) -> AsyncCollection[_Document] | None:
         """The collection readers should query now (what the read API calls per request, or caches briefly)."""
         pointer = await self._db[POINTERS].find_one({"_id": self._name})
-        return None if pointer is None else self._db[pointer["collection"]]
+        return None if pointer is None else self._db[pointer[POINTER_COLLECTION]]
 
     async def generations(self) -> list[int]:
         names = await self._db.list_collection_names()
@@ -212,7 +199,7 @@ class MongoTargets(Targets):
         if generation not in await self.generations():
             raise TargetError(f"cannot switch {self._name} to missing {self.describe(generation)}")
         pointer = {
-            "collection": self.collection_name(generation),
+            POINTER_COLLECTION: self.collection_name(generation),
             "generation": generation,
             "switchedAt": datetime.now(UTC),
         }

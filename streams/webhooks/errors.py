@@ -1,15 +1,28 @@
-"""Named errors of the webhook agent and its CLI (`cqrs` prints them and exits with their code)."""
+"""Named errors of the webhooks: the agent's and CLI's (`cqrs` prints them and exits with their code) and the
+`/webhooks` routes' (each answers one problem, mapped in `streams.webhooks.problems`)."""
 
 from __future__ import annotations
 
 from streams.errors import StreamsError
 
 
-class WebhookStoreUnavailable(StreamsError):
-    """The write model's database (endpoints, delivery log, DLQ) cannot be reached."""
+class WebhookError(StreamsError):
+    """Base of the errors of the webhooks (an app serving the routes registers its problem handler for it)."""
+
+
+class WebhookStoreUnavailable(WebhookError):
+    """The write model's database (endpoints, delivery log, DLQ) cannot be reached; the routes answer 503."""
 
     exit_code = 3
 
 
-class UnknownEndpoint(StreamsError):
+class UnknownEndpoint(WebhookError):
     exit_code = 2
+
+
+class WebhookNotFound(WebhookError):
+    """No live webhook endpoint has this id (the routes answer 404)."""
+
+    def __init__(self, endpoint_id: str) -> None:
+        super().__init__(f"no webhook endpoint {endpoint_id}")
+        self.endpoint_id = endpoint_id

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from infra.stack import Stack
 from readapi.api.app import create_app
 from readapi.settings import ReadApiSettings
+from servicekit.principals import Role
+from servicekit.tokens import mint_token
 from streams.projections import PROJECTIONS
 from streams.sandbox import remove
 from streams.settings import StreamsSettings
@@ -20,8 +22,6 @@ from streams.sinks.elasticsearch import ElasticsearchTargets
 from tests.readapi.seed import Seeded, search_histories, varied_histories
 from tests.streams.conftest import create_topics, unique_settings
 from tests.streams.pipeline import produce, run_until_caught_up
-from writer.security import Role
-from writer.tokens import mint_token
 
 Auth = Callable[..., dict[str, str]]
 ALL_ROLES = [Role.STAFF, Role.ANALYST]
@@ -83,7 +83,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 def token(role: Role | list[Role] = Role.STAFF, subject: str = "staff-1") -> str:
     roles = role if isinstance(role, list) else [role]
-    return mint_token(ReadApiSettings().token_settings(), subject=subject, roles=roles)
+    return mint_token(ReadApiSettings(), subject=subject, roles=roles)
 
 
 @pytest.fixture

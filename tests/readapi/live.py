@@ -14,14 +14,14 @@ import httpx
 from fastapi import FastAPI
 
 from infra.stack import Stack
-from readapi.reads import DETAIL
+from servicekit.principals import Role
+from streams.contract import DETAIL
 from streams.sandbox import create_topics, remove
 from streams.settings import StreamsSettings
 from tests.readapi.conftest import client_of, readapi_settings, running_app, token
 from tests.readapi.seed import start_at_end
 from tests.streams.conftest import unique_settings
 from tests.streams.pipeline import Background
-from writer.security import Role
 
 EVENTS_TOPIC = "events.Order"
 

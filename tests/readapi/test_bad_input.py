@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from servicekit.principals import Role
 from tests.readapi.conftest import Auth
 from tests.readapi.helpers import assert_problem
 from tests.readapi.seed import Seeded
-from writer.security import Role
 
 pytestmark = pytest.mark.stack
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 from schemathesis.generation import GenerationMode
 
+from servicekit.principals import Role
 from tests.openapi_fuzz import fuzz
 from tests.readapi.conftest import token
 from tests.readapi.seed import Seeded
 from tests.servers import served
 from tests.streams.pipeline import cli_env
-from writer.security import Role
 
 pytestmark = pytest.mark.stack
 

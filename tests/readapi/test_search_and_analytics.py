@@ -8,10 +8,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from servicekit.principals import Role
 from tests.readapi.conftest import Auth
 from tests.readapi.helpers import ok
 from tests.readapi.seed import Seeded, expected_daily_revenue, expected_units
-from writer.security import Role
 
 pytestmark = pytest.mark.stack
 

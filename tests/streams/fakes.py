@@ -8,42 +8,30 @@ from typing import Any
 
 from streams.dlq import DeadLetterLog
 from streams.errors import TargetError
-from streams.sink import LatestPerKey, Put, Sink, Stored, Targets
+from streams.sink import BatchingSink, Put, Stored, Targets
 
 
-class MemorySink(Sink):
+class MemorySink(BatchingSink):
     def __init__(self, store: dict[str, Stored] | None = None) -> None:
+        super().__init__()
         self.store: dict[str, Stored] = {} if store is None else store
         self.flushes: list[list[Put]] = []
         self.loads: list[set[str]] = []
         self.fail_next_flushes = 0
-        self._buffer = LatestPerKey()
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         self.loads.append(set(keys))
         return {key: copy.deepcopy(self.store[key]) for key in keys if key in self.store}
 
-    def add(self, *puts: Put) -> None:
-        for put in puts:
-            self._buffer.add(put)
-
-    async def flush(self) -> int:
+    async def write(self, puts: list[Put]) -> None:
         if self.fail_next_flushes:
             self.fail_next_flushes -= 1
             raise ConnectionError("store unavailable")
-        puts = self._buffer.items()
         for put in puts:
             held = self.store.get(put.key)
             if held is None or put.position > held.position:
                 self.store[put.key] = Stored(put.position, copy.deepcopy(dict(put.document)))
-        if puts:
-            self.flushes.append(puts)
-        self._buffer.clear()
-        return len(puts)
-
-    @property
-    def pending(self) -> int:
-        return len(self._buffer)
+        self.flushes.append(puts)
 
     async def count(self) -> int:
         return len(self.store)

@@ -13,10 +13,10 @@ from fastapi import FastAPI
 
 from infra.services.postgres import dsn
 from infra.stack import Stack
+from servicekit.principals import Role
 from tests.writer.helpers import TABLES, bearer
 from writer.api.app import create_app
 from writer.migrate import migrate
-from writer.security import Role
 from writer.settings import WriterSettings
 
 DATABASE_PREFIX = "writer_test_"

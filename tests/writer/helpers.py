@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import psycopg
 
-from writer.security import Role
+from servicekit.principals import Role
+from servicekit.tokens import mint_token
 from writer.settings import WriterSettings
-from writer.tokens import mint_token
 
 TABLES = ("orders", "order_summary", "commands", "idempotency_keys", "outbox")
 PROBLEM_JSON = "application/problem+json"

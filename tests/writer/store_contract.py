@@ -191,5 +191,18 @@ class CommandStoreContract:
         )
         assert sorted(result.version for result in results if isinstance(result, Accepted)) == list(range(2, 10))
 
+    async def test_concurrent_requests_with_one_key_have_one_effect(self, store: CommandStore) -> None:
+        create = create_command()
+        await self.run(store, create)
+        add = AddItemToOrder(order_id=create.order_id, item=LINE)
+        results = await asyncio.gather(*(self.run(store, add, claim("k-concurrent")) for _ in range(6)))
+        accepted = [result for result in results if isinstance(result, Accepted)]
+        assert len(accepted) == 1
+        # The others waited for the first holder of the key and got its response.
+        assert results.count(Replayed(StoredResponse(202, {"etag": '"2"'}, b"v2"))) == 5
+        state = await self.state_of(store, create.order_id)
+        assert state is not None
+        assert state.version == 2
+
     async def test_the_store_reports_ready(self, store: CommandStore) -> None:
         await store.check_ready()

@@ -10,10 +10,10 @@ import jwt
 import psycopg
 import pytest
 
+from servicekit.principals import Role
+from servicekit.tokens import mint_token
 from tests.writer.helpers import assert_problem, create_order, line, new_order, order_row, row_counts
-from writer.security import Role
 from writer.settings import WriterSettings
-from writer.tokens import mint_token
 
 Auth = Callable[..., dict[str, str]]
 

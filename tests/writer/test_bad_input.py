@@ -9,8 +9,8 @@ import httpx
 import psycopg
 import pytest
 
+from servicekit.principals import Role
 from tests.writer.helpers import assert_problem, create_order, line, new_order, order_row, row_counts
-from writer.security import Role
 
 Auth = Callable[..., dict[str, str]]
 UNKNOWN_ORDER = "8c0c5a1e-2d51-4a3e-9c57-0d7c1b6f0a11"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import httpx
 import psycopg
 
+from servicekit.principals import Role
 from tests.writer.helpers import assert_problem, new_order
-from writer.security import Role
 
 Auth = Callable[..., dict[str, str]]
 

@@ -11,8 +11,8 @@ import httpx
 import psycopg
 import pytest
 
+from servicekit.principals import Role
 from tests.writer.helpers import create_order, line, new_order, order_row, summary_row
-from writer.security import Role
 
 Auth = Callable[..., dict[str, str]]
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import httpx
 import psycopg
 
+from servicekit.principals import Role
 from tests.writer.helpers import assert_problem, create_order, line, new_order, row_counts
-from writer.security import Role
 
 Auth = Callable[..., dict[str, str]]
 

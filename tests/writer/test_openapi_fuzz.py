@@ -14,12 +14,12 @@ import schemathesis
 from schemathesis.generation import GenerationMode
 
 from infra.stack import Stack
+from servicekit.principals import Role
+from servicekit.tokens import mint_token
 from tests.openapi_fuzz import fuzz
 from tests.servers import served
 from writer.api.routes_batch import BATCH_PATH
-from writer.security import Role
 from writer.settings import WriterSettings
-from writer.tokens import mint_token
 
 pytestmark = pytest.mark.stack
 

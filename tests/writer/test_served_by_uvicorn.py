@@ -14,9 +14,9 @@ import httpx
 import psycopg
 import pytest
 
+from servicekit.principals import Role
 from tests.servers import served
 from tests.writer.helpers import bearer, new_order
-from writer.security import Role
 from writer.settings import WriterSettings
 
 
@@ -67,7 +67,7 @@ async def test_the_served_api_accepts_commands_and_reports_metrics_of_all_worker
 
 
 def test_the_token_command_prints_a_token_the_api_accepts(settings: WriterSettings) -> None:
-    from writer.tokens import verify_token
+    from servicekit.tokens import verify_token
 
     result = subprocess.run(
         [sys.executable, "-m", "writer.cli", "token", "--role", "customer", "--subject", "alice", "--ttl", "60"],

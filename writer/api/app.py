@@ -1,31 +1,50 @@
-"""The writer's FastAPI application: `create_app()` (also the uvicorn factory, reading settings from the env)."""
+"""The writer's FastAPI application: `create_app()` (also the uvicorn factory, reading settings from the env).
+
+`extensions` mount routes the writer serves without owning them (the composition root passes them in): each
+brings its router, the lifespan that sets up what its routes need, and how its errors answer."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from writer.api import health, metrics, routes_batch, routes_commands, routes_rest, routes_webhooks
-from writer.api.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
-from writer.api.openapi import problem_responses, problem_schema
+from servicekit import metrics
+from servicekit.logs import configure_logging
+from servicekit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
+from servicekit.problems import ProblemMapper
+from servicekit.tokens import TokenVerifier
+from writer.api import health, routes_batch, routes_commands, routes_rest
+from writer.api.openapi import document_problems
 from writer.api.problems import install_problem_handlers
 from writer.api.services import Services
 from writer.handlers import CommandHandler, utc_now
-from writer.logs import configure_logging
 from writer.ports import CommandStore
 from writer.postgres import PostgresCommandStore, create_pool
-from writer.postgres.webhooks import PostgresWebhookRegistry
 from writer.settings import WriterSettings, writer_settings
-from writer.tokens import TokenVerifier
 
 log = structlog.get_logger("writer.app")
+
+Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Extension:
+    """Routes mounted on the writer's app that another package owns."""
+
+    router: APIRouter
+    lifespan: Lifespan | None = None
+    """Entered after the writer's own services are up (and left before they close)."""
+    problems: ProblemMapper | None = None
+    """The problems its errors answer with; asked after the writer's own mapping, before the common one."""
+    errors: tuple[type[Exception], ...] = ()
+    """Base classes of the errors its routes raise (their problem handlers are registered by type)."""
 
 
 def create_app(
@@ -33,6 +52,7 @@ def create_app(
     *,
     store: CommandStore | None = None,
     clock: Callable[[], datetime] = utc_now,
+    extensions: Sequence[Extension] = (),
 ) -> FastAPI:
     """The app; with no `store`, the lifespan opens a Postgres pool from `settings.database_url`."""
     settings = settings or writer_settings()
@@ -41,15 +61,20 @@ def create_app(
         title="CQRS order writer",
         version="1.0.0",
         description="Commands on orders. Every error is an RFC 9457 problem (application/problem+json).",
-        lifespan=_lifespan(settings, store, clock),
+        lifespan=_lifespan(settings, store, clock, [e.lifespan for e in extensions if e.lifespan is not None]),
     )
     app.include_router(routes_batch.router)
     app.include_router(routes_commands.router)
     app.include_router(routes_rest.router)
-    app.include_router(routes_webhooks.router)
+    for extension in extensions:
+        app.include_router(extension.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    install_problem_handlers(app)
+    install_problem_handlers(
+        app,
+        mappers=[e.problems for e in extensions if e.problems is not None],
+        errors=[error for e in extensions for error in e.errors],
+    )
     # Added last = runs first: the correlation id is set before a 413 is answered.
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -57,33 +82,32 @@ def create_app(
         limits={routes_batch.BATCH_PATH: settings.batch_max_body_bytes},
     )
     app.add_middleware(CorrelationIdMiddleware)
-    _document_problems(app)
+    document_problems(app)
     return app
 
 
 def _lifespan(
-    settings: WriterSettings, given_store: CommandStore | None, clock: Callable[[], datetime]
-) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    settings: WriterSettings, given_store: CommandStore | None, clock: Callable[[], datetime], hooks: list[Lifespan]
+) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             store = given_store
-            webhooks = None
             if store is None:
                 pool = create_pool(settings)
                 await pool.open()
                 stack.push_async_callback(pool.close)
                 store = PostgresCommandStore(pool)
-                webhooks = PostgresWebhookRegistry(pool)
             app.state.services = Services(
                 settings=settings,
                 store=store,
                 handler=CommandHandler(store, clock=clock),
                 tokens=TokenVerifier(settings),
-                webhooks=webhooks,
             )
             purge = asyncio.create_task(_purge_expired_keys(store, settings.idempotency_purge_interval_s))
             stack.push_async_callback(_stop, purge)
+            for hook in hooks:
+                await stack.enter_async_context(hook(app))
             yield
 
     return lifespan
@@ -104,27 +128,3 @@ async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-def _document_problems(app: FastAPI) -> None:
-    """Add the ProblemDetails schema, and replace FastAPI's own 422 body (never sent) by the problem."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = generate()
-            for operations in document["paths"].values():
-                for operation in operations.values():
-                    operation["responses"].update(
-                        {str(k): v for k, v in problem_responses(422).items() if str(k) in operation["responses"]}
-                    )
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            for unused in ("HTTPValidationError", "ValidationError"):
-                schemas.pop(unused, None)
-            problem = problem_schema()
-            schemas.update(problem.pop("$defs", {}))
-            schemas["ProblemDetails"] = problem
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

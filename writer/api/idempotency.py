@@ -8,8 +8,7 @@ import re
 
 from pydantic import BaseModel
 
-from writer.domain import FieldError
-from writer.errors import InvalidRequest
+from servicekit.errors import FieldError, InvalidRequest
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -1,25 +1,8 @@
-"""Prometheus metrics of the writer, and the `/metrics` endpoint.
-
-With several uvicorn workers, `cqrs writer serve` sets PROMETHEUS_MULTIPROC_DIR so that every worker writes
-its samples there and `/metrics` (answered by any one worker) aggregates all of them.
-"""
+"""Prometheus metrics of the writer (served by the kit's `/metrics`, across workers)."""
 
 from __future__ import annotations
 
-import os
-
-from fastapi import APIRouter
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-from starlette.responses import Response
+from prometheus_client import Counter, Gauge, Histogram
 
 # Fine-grained below 15 ms: that is where the latency target (p99 ≤ 15 ms) has to be judged.
 _LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -36,19 +19,7 @@ COMMANDS_IN_FLIGHT = Gauge(
 )
 EVENTS_STORED = Counter("writer_events_stored", "Events written to the outbox, per event type.", ["event_type"])
 
-router = APIRouter(tags=["operations"])
-
 
 def record_command(command: str, outcome: str, seconds: float) -> None:
     COMMAND_LATENCY.labels(command, outcome).observe(seconds)
     COMMANDS.labels(command, outcome).inc()
-
-
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    else:
-        registry = REGISTRY
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -151,21 +151,3 @@ class CommandOutcome(ApiModel):
     timestamp: datetime
     correlation_id: str
     events: list[StoredEvent]
-
-
-class ProblemFieldError(ApiModel):
-    field: str
-    message: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem details; some problems add members (e.g. `currentVersion` on a version conflict)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    errors: list[ProblemFieldError] = []

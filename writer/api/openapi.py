@@ -1,14 +1,14 @@
-"""OpenAPI documentation of problem responses."""
+"""OpenAPI documentation of the writer's problem responses: when it answers each status (the rest is the kit's)."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
-from writer.api.models import ProblemDetails
-from writer.api.problems import PROBLEM_MEDIA_TYPE
+from fastapi import FastAPI
 
-_WHEN = {
+from servicekit import openapi as kit
+
+WHEN = {
     400: "The body is not valid JSON.",
     401: "No valid bearer token (see WWW-Authenticate).",
     403: "The caller's role may not do this.",
@@ -22,15 +22,9 @@ _WHEN = {
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry documenting these problem statuses as application/problem+json."""
-    return {
-        status: {
-            "description": _WHEN.get(status, HTTPStatus(status).phrase),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
-        }
-        for status in statuses
-    }
+    return kit.problem_responses(WHEN, *statuses)
 
 
-def problem_schema() -> dict[str, Any]:
-    """ProblemDetails as an OpenAPI component (the responses above refer to it)."""
-    return ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+def document_problems(app: FastAPI) -> None:
+    """Add the ProblemDetails schema, and replace FastAPI's own 422 body (never sent) by the problem."""
+    kit.document_problems(app, WHEN)

@@ -15,13 +15,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import StreamingResponse
 
+from servicekit.errors import FieldError, InvalidRequest, PermissionDenied
 from writer.api.auth import CurrentPrincipal
 from writer.api.openapi import problem_responses
 from writer.api.services import Services, get_services
 from writer.batch.apply import BatchApplier, BatchContext
 from writer.batch.lines import numbered_lines, parse_line
-from writer.domain import FieldError
-from writer.errors import InvalidRequest, PermissionDenied
 from writer.security import may_issue_commands
 
 BATCH_PATH = "/commands/batch"

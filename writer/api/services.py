@@ -7,11 +7,10 @@ from typing import cast
 
 from fastapi import Request
 
+from servicekit.tokens import TokenVerifier
 from writer.handlers import CommandHandler
 from writer.ports import CommandStore
 from writer.settings import WriterSettings
-from writer.tokens import TokenVerifier
-from writer.webhooks import WebhookRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +19,6 @@ class Services:
     store: CommandStore
     handler: CommandHandler
     tokens: TokenVerifier
-    webhooks: WebhookRegistry | None = None
-    """None when the app runs on a store without a database (unit tests): `/webhooks` answers 503."""
 
 
 async def get_services(request: Request) -> Services:

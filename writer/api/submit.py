@@ -13,15 +13,15 @@ from fastapi import Depends, Header, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from servicekit.errors import FieldError, InvalidRequest
+from servicekit.principals import Principal
 from writer.api import idempotency, metrics
 from writer.api.auth import CurrentPrincipal
 from writer.api.problems import problem_for
 from writer.api.services import Services, get_services
-from writer.domain import FieldError, OrderCommand
-from writer.errors import InvalidRequest
+from writer.domain import OrderCommand
 from writer.handlers import COMMAND_NAMES, CommandContext
 from writer.ports import Accepted, IdempotencyClaim, Replayed, StoredResponse, iso_timestamp
-from writer.security import Principal
 
 log = structlog.get_logger("writer.commands")
 

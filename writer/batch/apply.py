@@ -15,13 +15,14 @@ from uuid import uuid4
 
 import structlog
 
+from servicekit.principals import Principal
+from servicekit.problems import Problem
 from writer.api import idempotency, metrics
-from writer.api.problems import Problem, problem_for
+from writer.api.problems import problem_for
 from writer.api.submit import accepted_response
 from writer.batch.lines import BadLine, CommandLine
 from writer.handlers import CommandContext, CommandHandler
 from writer.ports import Accepted, IdempotencyClaim
-from writer.security import Principal
 
 log = structlog.get_logger("writer.batch")
 

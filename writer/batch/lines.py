@@ -15,10 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from servicekit.errors import FieldError, InvalidRequest, RequestTooLarge
 from writer.api import idempotency
 from writer.batch.commands import KINDS
-from writer.domain import FieldError, OrderCommand
-from writer.errors import InvalidRequest, RequestTooLarge
+from writer.domain import OrderCommand
 
 
 class BatchLine(BaseModel):

@@ -1,4 +1,4 @@
-"""Order state ⇄ `orders` row. Lines and the address are jsonb in the camelCase of the API and the events."""
+"""Order state ⇄ `orders` row. Lines and the address are jsonb documents (`schemas.documents`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from schemas.events import OrderStatus, ShippingAddress
+from schemas.documents import address_document, address_from_document, line_document
+from schemas.events import OrderStatus
 from writer.domain import Order, OrderLine
 
 ORDER_COLUMNS = "customer_id, status, currency, items, version, created_at, updated_at, shipping_address"
@@ -27,7 +28,7 @@ def order_from_row(order_id: str, row: Sequence[Any]) -> Order:
         version=version,
         created_at=created_at,
         updated_at=updated_at,
-        shipping_address=None if address is None else _address_from_json(address),
+        shipping_address=None if address is None else address_from_document(address),
     )
 
 
@@ -38,53 +39,21 @@ def order_params(order: Order) -> dict[str, Any]:
         "customer_id": order.customer_id,
         "status": order.status.value,
         "currency": order.currency,
-        "items": Jsonb([_line_to_json(line) for line in order.items]),
+        "items": Jsonb([line_document(line.to_item()) for line in order.items]),
         "total": order.total,
         "version": order.version,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
-        "shipping_address": None if order.shipping_address is None else Jsonb(_address_to_json(order.shipping_address)),
-    }
-
-
-def _line_to_json(line: OrderLine) -> dict[str, Any]:
-    # Money as a string: JSON numbers are floats to most readers.
-    return {
-        "itemId": line.item_id,
-        "sku": line.sku,
-        "name": line.name,
-        "quantity": line.quantity,
-        "unitPrice": str(line.unit_price),
+        "shipping_address": None if order.shipping_address is None else Jsonb(address_document(order.shipping_address)),
     }
 
 
 def _line_from_json(item: dict[str, Any]) -> OrderLine:
+    # Values as stored, no coercion: `OrderLine` checks them again.
     return OrderLine(
         item_id=item["itemId"],
         sku=item["sku"],
         name=item["name"],
         quantity=item["quantity"],
         unit_price=Decimal(item["unitPrice"]),
-    )
-
-
-def _address_to_json(address: ShippingAddress) -> dict[str, Any]:
-    return {
-        "line1": address.line1,
-        "line2": address.line2,
-        "city": address.city,
-        "region": address.region,
-        "postalCode": address.postal_code,
-        "country": address.country,
-    }
-
-
-def _address_from_json(data: dict[str, Any]) -> ShippingAddress:
-    return ShippingAddress(
-        line1=data["line1"],
-        line2=data.get("line2"),
-        city=data["city"],
-        region=data.get("region"),
-        postal_code=data["postalCode"],
-        country=data["country"],
     )

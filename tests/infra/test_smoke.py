@@ -149,7 +149,7 @@ async def test_a_faust_worker_joins_a_group_consumes_and_commits_on_kafka_4(stac
             await producer.send(topic, f"v{n}".encode(), key=f"k{n % 4}".encode())
         await producer.stop()
         worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.stack.faust_probe", bootstrap, topic, group, "20", str(tmp_path),
+            sys.executable, "-m", "tests.infra.faust_probe", bootstrap, topic, group, "20", str(tmp_path),
             "worker", "-l", "warn", "--without-web",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip

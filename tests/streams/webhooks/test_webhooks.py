@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from streams.webhooks.cli import app as webhooks_cli
 from streams.webhooks.receiver import Receiver
 from streams.webhooks.signature import new_secret
-from tests.integrations.agent import AgentThread, agent_settings
 from tests.servers import free_port
+from tests.streams.webhooks.agent import AgentThread, agent_settings
 
 pytestmark = pytest.mark.stack
 

@@ -1,7 +1,7 @@
-"""The webhook endpoint registry port: operators register where events go; the delivery agent
-(`streams.webhooks`) reads the registry and writes the delivery log this port serves back.
+"""The webhook endpoint registry port, as the `/webhooks` routes use it: operators register where events go; the
+delivery agent reads the registry (`endpoints`) and writes the delivery log (`ledger`) this port serves back.
 
-Adapter: `writer.postgres.webhooks.PostgresWebhookRegistry` (tables of migration 0007).
+Adapter: `streams.webhooks.postgres.PostgresWebhookRegistry` (the tables of `migrations/0007_webhooks.sql`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class DeliveryLogEntry:
 
 
 class WebhookRegistry(Protocol):
+    """Where operators' endpoints are kept; an unreachable store raises `WebhookStoreUnavailable` (503)."""
+
     async def register(self, endpoint: WebhookEndpoint) -> None: ...
 
     async def live(self) -> list[WebhookEndpoint]:

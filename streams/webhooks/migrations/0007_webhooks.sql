@@ -1,6 +1,8 @@
--- depends: 0006_outbox_rows_leave_at_once
--- Outbound webhooks: the endpoints operators register (the writer's /webhooks API), the delivery log the agent
--- (streams/webhooks) writes, and its dead-letter queue of parked deliveries (`cqrs webhooks dlq list|replay`).
+-- Outbound webhooks: the endpoints operators register (the /webhooks routes the writer's API serves), the delivery
+-- log the agent writes, and its dead-letter queue of parked deliveries (`cqrs webhooks dlq list|replay`).
+-- The tables live in the write model's database, next to the writer's own, and refer to none of them: so this
+-- migration depends on none of the writer's. Its id (the file name) is the one it had as the writer's migration
+-- 0007: yoyo knows applied migrations by id, so a database that applied it then does not apply it again.
 -- The DLQ is a table, not a topic: a parked delivery is per endpoint (one event may be parked for one endpoint and
 -- delivered to another), replay needs no Kafka, and the API serves the log from the same database.
 

@@ -11,8 +11,8 @@ import structlog
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from writer.api.problems import problem_for, problem_response
-from writer.errors import RequestTooLarge
+from servicekit.errors import RequestTooLarge
+from servicekit.problems import common_problem, problem_response
 
 CORRELATION_HEADER = "X-Correlation-ID"
 # Anything printable and short is accepted as given: callers use their own formats (UUIDs, trace ids, …).
@@ -92,7 +92,7 @@ class BodySizeLimitMiddleware:
     async def _reject(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         correlation_id = scope.get("state", {}).get("correlation_id")
         response = problem_response(
-            problem_for(RequestTooLarge(limit)),
+            common_problem(RequestTooLarge(limit)),
             instance=scope.get("path", ""),
             correlation_id=correlation_id,
         )

@@ -2,31 +2,57 @@
 
 The secret is shown once, in the answer to the registration (as Standard Webhooks providers do); listings never
 show it. DELETE stops deliveries at once (the agent re-reads the registry within seconds); the log stays.
-Routes render their JSON themselves (times as `iso_timestamp`, like every writer response); the response models
-document the shapes.
+Routes render their JSON themselves (times as ISO 8601 UTC with milliseconds, like every response of the APIs); the response
+models document the shapes.
+
+The routes belong to no app: the composition root mounts `router` on the writer's API, puts `WebhookServices` on
+the app (`provide_services`, in its lifespan) and answers the routes' errors with `problems.webhook_problem`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, cast
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints, WithJsonSchema
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic.alias_generators import to_camel
 from starlette.responses import JSONResponse, Response
 
 from schemas.events import ORDER_EVENT_TYPES
+from servicekit.auth import BearerCredentials, principal_from
+from servicekit.errors import PermissionDenied
+from servicekit.principals import Principal, Role
+from servicekit.tokens import TokenVerifier
+from streams.webhooks.errors import WebhookNotFound, WebhookStoreUnavailable
+from streams.webhooks.problems import problem_responses
+from streams.webhooks.registry import DeliveryLogEntry, WebhookEndpoint, WebhookRegistry
 from streams.webhooks.signature import InvalidSecret, new_secret, secret_key
-from writer.api.auth import CurrentPrincipal
-from writer.api.models import ApiModel
-from writer.api.openapi import problem_responses
-from writer.api.services import Services, get_services
-from writer.errors import PermissionDenied, StoreUnavailable, WebhookNotFound
-from writer.handlers import utc_now
-from writer.ports import iso_timestamp
-from writer.security import Principal, Role
-from writer.webhooks import DeliveryLogEntry, WebhookEndpoint, WebhookRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookServices:
+    """What the routes need from the app serving them, built once in its lifespan."""
+
+    tokens: TokenVerifier
+    """Verifies the bearer tokens: those of the API the routes are mounted on."""
+    registry: WebhookRegistry | None
+    """None when the app runs without a database (tests on an in-memory store): `/webhooks` answers 503."""
+
+
+def provide_services(app: FastAPI, services: WebhookServices) -> None:
+    """Make `services` the routes' services in `app` (call it in the app's lifespan, before serving)."""
+    app.state.webhooks = services
+
+
+async def get_services(request: Request) -> WebhookServices:
+    """FastAPI dependency (async: a plain function would be run in the thread pool)."""
+    return cast(WebhookServices, request.app.state.webhooks)
+
+
+Services = Annotated[WebhookServices, Depends(get_services)]
 
 EVENT_TYPES = tuple(event.__name__ for event in ORDER_EVENT_TYPES)
 
@@ -54,6 +80,12 @@ def _secret(value: str) -> str:
 EventTypeName = Annotated[
     str, AfterValidator(_known_event_type), WithJsonSchema({"type": "string", "enum": list(EVENT_TYPES)})
 ]
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire, unknown fields rejected: the conventions of the API the routes are served by."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
 
 
 class RegisterWebhookBody(ApiModel):
@@ -106,17 +138,22 @@ class DeliveryLog(ApiModel):
     parked: int = Field(description="Deliveries of this endpoint in the DLQ now (`cqrs webhooks dlq list`).")
 
 
-async def operator(principal: CurrentPrincipal) -> Principal:
+async def authenticated(request: Request, credentials: BearerCredentials, services: Services) -> Principal:
+    """The verified caller, or `Unauthenticated`."""
+    return principal_from(request, credentials, services.tokens)
+
+
+async def operator(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
     """Only operators manage where events go (a webhook is a copy of every order leaving the system)."""
     if Role.OPERATOR not in principal.roles:
         raise PermissionDenied("only operators manage webhooks")
     return principal
 
 
-async def registry(services: Annotated[Services, Depends(get_services)]) -> WebhookRegistry:
-    if services.webhooks is None:
-        raise StoreUnavailable("this writer has no webhook registry")
-    return services.webhooks
+async def registry(services: Services) -> WebhookRegistry:
+    if services.registry is None:
+        raise WebhookStoreUnavailable("this app has no webhook registry")
+    return services.registry
 
 
 Operator = Annotated[Principal, Depends(operator)]
@@ -133,7 +170,7 @@ async def register(body: RegisterWebhookBody, principal: Operator, webhooks: Reg
     endpoint = WebhookEndpoint(
         id=uuid4(), url=str(body.url), event_types=tuple(dict.fromkeys(body.event_types)),
         description=body.description, secret=body.secret or new_secret(), created_by=principal.subject,
-        created_at=utc_now(),
+        created_at=datetime.now(UTC),
     )  # fmt: skip
     await webhooks.register(endpoint)
     document = _view(endpoint) | {"secret": endpoint.secret}
@@ -197,11 +234,16 @@ async def _live(webhooks: WebhookRegistry, raw_id: str) -> WebhookEndpoint:
     return endpoint
 
 
+def _iso_timestamp(moment: datetime) -> str:
+    """`2024-05-01T12:00:00.123Z`: UTC, milliseconds (the events' precision), as every response shows time."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _view(endpoint: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": str(endpoint.id), "url": endpoint.url, "eventTypes": list(endpoint.event_types),
         "description": endpoint.description, "createdBy": endpoint.created_by,
-        "createdAt": iso_timestamp(endpoint.created_at),
+        "createdAt": _iso_timestamp(endpoint.created_at),
     }  # fmt: skip
 
 
@@ -210,5 +252,5 @@ def _entry(entry: DeliveryLogEntry) -> dict[str, Any]:
         "eventId": str(entry.event_id), "eventType": entry.event_type, "orderId": entry.order_id,
         "version": entry.version, "attempt": entry.attempt, "outcome": entry.outcome,
         "httpStatus": entry.http_status, "error": entry.error, "durationMs": entry.duration_ms,
-        "at": iso_timestamp(entry.at),
+        "at": _iso_timestamp(entry.at),
     }  # fmt: skip

@@ -1,18 +1,26 @@
-"""`WebhookRegistry` on PostgreSQL: the tables of migration 0007, on the writer's pool."""
+"""`WebhookRegistry` on PostgreSQL: the tables of `migrations/0007_webhooks.sql`, in the write model's database,
+on a small pool of its own (`open_registry`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from uuid import UUID
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
-from psycopg_pool import PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from writer.errors import StoreUnavailable
-from writer.postgres.store import Connection, Pool
-from writer.webhooks import DeliveryLogEntry, WebhookEndpoint
+from streams.webhooks.endpoints import Pool
+from streams.webhooks.errors import WebhookStoreUnavailable
+from streams.webhooks.registry import DeliveryLogEntry, WebhookEndpoint
+
+Connection = AsyncConnection[TupleRow]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+"""yoyo migrations of the webhook tables; whoever migrates the write model's database applies them too."""
 
 _COLUMNS = "id, url, event_types, description, secret, created_by, created_at"
 _REGISTER = """
@@ -69,12 +77,32 @@ class PostgresWebhookRegistry:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection; a database that cannot be reached is `StoreUnavailable` (503), as for commands."""
+        """A pooled connection; a database that cannot be reached is `WebhookStoreUnavailable` (503), as for
+        commands."""
         try:
             async with self._pool.connection() as conn:
                 yield conn
         except (PoolTimeout, psycopg.OperationalError) as error:
-            raise StoreUnavailable(f"the write model is unavailable: {error}") from error
+            raise WebhookStoreUnavailable(f"the write model is unavailable: {error}") from error
+
+
+@asynccontextmanager
+async def open_registry(
+    database_url: str, *, max_size: int = 4, timeout_s: float = 5.0
+) -> AsyncIterator[PostgresWebhookRegistry]:
+    """The registry on a pool of its own for an app's lifetime (each uvicorn worker opens one).
+
+    The pool opens without waiting, as the writer's does: an app starts while its database is down, and its
+    routes answer 503 until it is back. Registrations are rare, so a few connections are plenty."""
+    pool: Pool = AsyncConnectionPool(
+        database_url, min_size=1, max_size=max_size, timeout=timeout_s, open=False, name="cqrs-webhooks",
+        kwargs={"autocommit": True, "application_name": "cqrs-webhooks"},
+    )  # fmt: skip
+    await pool.open()
+    try:
+        yield PostgresWebhookRegistry(pool)
+    finally:
+        await pool.close()
 
 
 def _endpoint(row: TupleRow) -> WebhookEndpoint:

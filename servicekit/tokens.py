@@ -1,4 +1,4 @@
-"""JWT bearer tokens (HS256): minting dev tokens and verifying incoming ones."""
+"""JWT bearer tokens (HS256): minting dev tokens and verifying incoming ones; both APIs trust the same tokens."""
 
 from __future__ import annotations
 
@@ -9,17 +9,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from pydantic import BaseModel, Field, SecretStr
 
-from writer.errors import Unauthenticated
-from writer.security import Principal, Role
-from writer.settings import WriterSettings
+from servicekit.errors import Unauthenticated
+from servicekit.principals import Principal, Role
 
 ALGORITHM = "HS256"
+# Long enough for HS256 (RFC 7518 asks for a key of at least 256 bits); never use it outside a laptop.
+DEV_JWT_SECRET = "dev-only-writer-secret-change-me-0123456789abcdef"
 _ROLE_NAMES = frozenset(role.value for role in Role)
 
 
+class TokenSettings(BaseModel):
+    """What signs and checks a token. Each service's settings model extends it, so the fields are read from that
+    service's own variables (`CQRS_WRITER_JWT_SECRET`, `CQRS_READAPI_JWT_SECRET`, …); the defaults are shared, so
+    the read API accepts the writer's tokens as they are."""
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "cqrs-dev"
+    jwt_audience: str = "cqrs-writer"
+    jwt_leeway_s: int = Field(5, ge=0, description="clock skew tolerated on exp/nbf/iat")
+
+
 def mint_token(
-    settings: WriterSettings,
+    settings: TokenSettings,
     *,
     subject: str,
     roles: Iterable[Role],
@@ -46,7 +59,7 @@ class TokenVerifier:
     each time saves a noticeable share of a command's CPU. Only valid tokens are cached.
     """
 
-    def __init__(self, settings: WriterSettings, *, capacity: int = 4096) -> None:
+    def __init__(self, settings: TokenSettings, *, capacity: int = 4096) -> None:
         self._settings = settings
         self._capacity = capacity
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
@@ -66,12 +79,12 @@ class TokenVerifier:
         return principal
 
 
-def verify_token(settings: WriterSettings, token: str) -> Principal:
+def verify_token(settings: TokenSettings, token: str) -> Principal:
     """The principal of a valid token; `Unauthenticated` saying what is wrong otherwise."""
     return _verify(settings, token)[0]
 
 
-def _verify(settings: WriterSettings, token: str) -> tuple[Principal, float]:
+def _verify(settings: TokenSettings, token: str) -> tuple[Principal, float]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

@@ -1,6 +1,6 @@
 """A minimal Faust worker for the Kafka 4 smoke test: consume N records of a topic, commit, say so on stdout.
 
-Run as `python -m tests.stack.faust_probe BOOTSTRAP TOPIC GROUP COUNT DATADIR worker`.
+Run as `python -m tests.infra.faust_probe BOOTSTRAP TOPIC GROUP COUNT DATADIR worker`.
 """
 
 from __future__ import annotations
