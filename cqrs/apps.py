@@ -17,6 +17,8 @@ from infra.stack import Stack
 
 
 class WriterApi(Service):
+    """The command API with the webhook registration routes mounted (`cqrs.writer_api`)."""
+
     name = "writer"
     version = "this checkout"
     depends_on = ("postgres",)
@@ -33,7 +35,8 @@ class WriterApi(Service):
         """Code of this checkout: nothing to fetch."""
 
     def prepare(self) -> None:
-        from writer.migrate import migrate
+        """The writer's migrations and the webhook tables' (the app serves `/webhooks`)."""
+        from cqrs.writer_api import migrate
 
         migrate(self.database_url)
 
@@ -42,7 +45,7 @@ class WriterApi(Service):
         return f"postgresql://postgres@127.0.0.1:{self.settings.ports.postgres}/orders"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "writer.cli", "serve", "--port", str(self.port)]
+        return [sys.executable, "-m", "cqrs.writer_cli", "serve", "--port", str(self.port)]
 
     def env(self) -> dict[str, str]:
         # Two uvicorn workers: one process cannot use both cores for JSON, JWT and Avro work.
@@ -155,11 +158,12 @@ class WebhookAgent(Service):
         """Code of this checkout: nothing to fetch."""
 
     def prepare(self) -> None:
-        """Its endpoint registry lives in the writer's database; the event topic must exist."""
+        """Its endpoint registry lives in the writer's database (migrated as the writer app does); the event topic
+        must exist."""
         import asyncio
 
         from connectors.topics import ensure_topics, load_specs
-        from writer.migrate import migrate
+        from cqrs.writer_api import migrate
 
         migrate(self.database_url)
         asyncio.run(ensure_topics(f"127.0.0.1:{self.settings.ports.kafka}", load_specs()))

@@ -11,14 +11,13 @@ from rich.markup import escape
 
 from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
-from cqrs import stack_cli
+from cqrs import stack_cli, writer_cli
 from cqrs.bench import cli as bench_cli
 from infra.errors import StackError
 from readapi import cli as readapi_cli
 from streams import cli as streams_cli
 from streams.errors import StreamsError
 from streams.webhooks import cli as webhooks_cli
-from writer import cli as writer_cli
 from writer.importer import import_file
 
 app = typer.Typer(help="CQRS order pipeline operations.", no_args_is_help=True, pretty_exceptions_enable=False)

@@ -1,6 +1,7 @@
 """A pytest plugin (loaded by tests/conftest.py) for the tests that drive a live writer over HTTP (batch import,
 webhooks, subscribers): the root conftest's `relay` (stack and connector) plus a writer of this checkout served
-in-process on a random port, and clients for its roles.
+in-process on a random port, and clients for its roles. The writer is the API as it is served: the composition
+root's app, with the `/webhooks` routes mounted (`cqrs.writer_api`).
 
 The writer runs in-process rather than as the stack app: a writer app left running from another checkout would
 not have this code's routes. It writes to the stack's `orders` database, which is what Debezium relays.
@@ -17,11 +18,10 @@ import jwt
 import pytest
 import uvicorn
 
+from cqrs.writer_api import create_app, migrate
 from infra.stack import Stack
 from servicekit.principals import Role
 from servicekit.tokens import mint_token
-from writer.api.app import create_app
-from writer.migrate import migrate
 from writer.settings import WriterSettings
 
 

@@ -6,6 +6,10 @@ commit offsets of events that were never applied. So the agent holds one extra r
 batch and releases it only after the handler returned (= the batch is durable): a failed or interrupted batch stays
 unacknowledged, and Faust commits only offsets below it. A batch that raises stops the process at once
 (fail-stop): its events are delivered again to the restarted worker.
+
+Faust commits an offset only once every event up to it is acknowledged (`Consumer.ack`, called by `Message.ack` when
+the last reference goes). A durable batch is therefore acknowledged in full, whichever of the two references is left
+(see `_acknowledge`), and committed at once, so a killed worker reads at most the batch in flight again.
 """
 
 from __future__ import annotations
@@ -111,7 +115,7 @@ class FaustRunner(Runner):
                     continue  # catching up: see `_backlog`
                 while events:  # the last window may overfill the batch: never more than batch_size at once
                     batch, events = events[: self._batch_size], events[self._batch_size :]
-                    await _apply(target, batch)
+                    await _apply(app, target, batch)
 
         @app.timer(self._tick_s, name=f"tick-{self._group_id}")  # type: ignore[untyped-decorator]
         async def tick() -> None:
@@ -139,9 +143,9 @@ class FaustRunner(Runner):
                 await opened.result().close()
 
 
-async def _apply(target: BatchHandler, events: list[Any]) -> None:
-    """Process a batch of held events, then release them; any failure stops the process with the batch unacknowledged
-    (see the module docstring)."""
+async def _apply(app: faust.App, target: BatchHandler, events: list[Any]) -> None:
+    """Process a batch of held events, then acknowledge and commit them; any failure stops the process with the batch
+    unacknowledged (see the module docstring)."""
     try:
         await target.process([_record(event) for event in events])
     except asyncio.CancelledError:
@@ -150,8 +154,36 @@ async def _apply(target: BatchHandler, events: list[Any]) -> None:
         log.exception("a batch failed; stopping without committing it")
         sys.stderr.flush()
         os._exit(EXIT_CRASHED)
+    _acknowledge(app, events)
+    await _commit(app.consumer)
+
+
+def _acknowledge(app: faust.App, events: list[Any]) -> None:
+    """Acknowledge durable events to Faust: drop every reference left on each, ours and, when it has not run yet,
+    `take_events`' own (its ack then finds the message acknowledged and does nothing).
+
+    Only `Message.ack` tells the consumer, when it drops the last reference; `Message.decref` never does. A batch
+    held across windows (`_backlog`) has had `take_events`' reference dropped for every window but the last before
+    it is applied, so releasing our hold with `decref` left those events unacknowledged forever: Faust's commits
+    stopped below the first of them while the projection went on applying."""
+    sensors = app.sensors
     for event in events:
-        event.message.decref()  # take_events' own ack came earlier: this is the last reference, safe to commit
+        message = event.message
+        if message.ack(app.consumer, n=max(message.refcount, 1)):
+            sensors.on_message_out(message.tp, message.offset, message)
+
+
+async def _commit(consumer: Any) -> None:
+    """Commit what is acknowledged now rather than at Faust's next `broker_commit_interval` (several batches at full
+    speed), so that a killed worker reads at most the batch in flight again. A commit already running may have taken
+    its offsets before these acknowledgements: wait for it first. Faust's committer stays the fallback."""
+    try:
+        await consumer.maybe_wait_for_commit_to_finish()
+        await consumer.commit()
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # the events are applied; at worst they are delivered again
+        log.warning("offset commit failed (%r); Faust's committer retries", error)
 
 
 def _backlog(app: faust.App, events: list[Any]) -> int:

@@ -63,16 +63,20 @@ class KafkaRunner(Runner):
         )
         await consumer.start()
         consumer.subscribe([handler.topic], listener=_Rebalance(handler, handler.topic))
-        ticked = 0.0
+        ticked = retried = 0.0
+        uncommitted: dict[TopicPartition, int] = {}  # next offsets of durable records whose commit did not succeed
         try:
             while not stop.is_set() and not handler.retired.is_set():
                 records = await self._batch(consumer)
                 if records:
                     await handler.process(records)
-                    offsets: dict[TopicPartition, int] = {}
                     for record in records:
-                        offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
-                    await self._commit(consumer, offsets)
+                        uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                    uncommitted = await self._commit(consumer, uncommitted)
+                elif uncommitted and time.monotonic() - retried >= self._tick_s:
+                    # Idle after a failed commit: retry it (once a tick) rather than lag until the next event.
+                    retried = time.monotonic()
+                    uncommitted = await self._commit(consumer, uncommitted)
                 if time.monotonic() - ticked >= self._tick_s or not records:
                     ticked = time.monotonic()
                     positions, ends = await self._progress(consumer)
@@ -110,8 +114,18 @@ class KafkaRunner(Runner):
                 break
         return records
 
-    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """Commit; returns the offsets still to commit (none, or those of a failed commit on partitions we still own:
+        a partition that moved on is the new owner's, which reads its events again from the last commit)."""
+        assigned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not offsets:
+            return {}
         try:
             await consumer.commit(offsets)
         except Exception as error:  # e.g. during a rebalance: only means redelivery, which the engine makes harmless
-            log.warning("offset commit failed (%r); those events will be delivered again", error)
+            log.warning("offset commit failed (%r); retried with the next batch or within a tick", error)
+            return offsets
+        return {}

@@ -68,6 +68,15 @@ def test_image_versions_match_the_pinned_native_versions() -> None:
     assert f"FROM apache/kafka:{versions.KAFKA}" in dockerfile
 
 
+def test_the_app_image_carries_every_package_the_wheel_ships() -> None:
+    """The compose apps run `cqrs …`: an image without one of our packages fails on its first import."""
+    import tomllib
+
+    shipped = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    dockerfile = (REPO_ROOT / "infra" / "docker" / "app.Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \1$", dockerfile, re.M))
+    assert copied == set(shipped["packages"])
+
 def test_maven_poms_default_to_the_pinned_versions() -> None:
     """The compose Connect image builds from the Debezium pom's defaults; the native install passes versions.py."""
     assert pom_property("kafka/pom.xml", "kafka.version") == versions.KAFKA

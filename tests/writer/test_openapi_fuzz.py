@@ -1,6 +1,6 @@
-"""schemathesis over the writer's OpenAPI document, against the real server (`python -m writer.cli serve`) on this
-run's private database: whatever it generates, valid or not, no answer is a 5xx and every answer matches its
-schema."""
+"""schemathesis over the writer's OpenAPI document, against the real server as it is served (`python -m
+cqrs.writer_cli serve`: the writer with the `/webhooks` routes mounted) on this run's private database, migrated
+for both: whatever it generates, valid or not, no answer is a 5xx and every answer matches its schema."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 import schemathesis
 from schemathesis.generation import GenerationMode
 
+from cqrs.writer_api import migrate
 from infra.stack import Stack
 from servicekit.principals import Role
 from servicekit.tokens import mint_token
@@ -39,7 +40,8 @@ def server(stack: Stack, database_url: str, tmp_path_factory: pytest.TempPathFac
         "CQRS_WRITER_POOL_MAX_SIZE": "4",
         "CQRS_WRITER_LOG_LEVEL": "warning",
     }
-    with served(["writer.cli", "serve"], env=env, log=tmp_path_factory.mktemp("writer") / "server.log") as url:
+    migrate(database_url)  # the webhook tables too: the writer's own tests need only the writer's
+    with served(["cqrs.writer_cli", "serve"], env=env, log=tmp_path_factory.mktemp("writer") / "server.log") as url:
         yield url
 
 

@@ -1,0 +1,73 @@
+"""The command API as it is served: the writer's app with the webhook registration routes (`/webhooks`) mounted,
+and the migrations of both (the webhook tables live in the write model's database).
+
+Neither package knows the other: the writer takes routes it does not own as an `Extension`; `streams.webhooks`
+brings its router, its registry on a pool of its own, the problems its errors answer with, and its migrations.
+`cqrs writer serve|migrate` and the stack's `writer` app run this composition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from servicekit.tokens import TokenVerifier
+from streams.webhooks import routes as webhook_routes
+from streams.webhooks.postgres import MIGRATIONS_DIR as WEBHOOK_MIGRATIONS
+from streams.webhooks.postgres import open_registry
+from streams.webhooks.problems import WEBHOOK_ERRORS, webhook_problem
+from streams.webhooks.registry import WebhookRegistry
+from streams.webhooks.routes import WebhookServices, provide_services
+from writer.api.app import Extension
+from writer.api.app import create_app as create_writer_app
+from writer.handlers import utc_now
+from writer.ports import CommandStore
+from writer.settings import WriterSettings, writer_settings
+
+if TYPE_CHECKING:
+    from writer.migrate import MigrationReport
+
+
+def create_app(
+    settings: WriterSettings | None = None,
+    *,
+    store: CommandStore | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    webhooks: WebhookRegistry | None = None,
+) -> FastAPI:
+    """The app (also the uvicorn factory, reading settings from the env).
+
+    With no `store`, the writer and the webhook registry both use the Postgres at `settings.database_url`, each
+    on its own pool. With a `store` (no database), `webhooks` is the registry; None: `/webhooks` answers 503."""
+    settings = settings or writer_settings()
+    extension = webhooks_extension(settings, registry=webhooks, on_database=store is None)
+    return create_writer_app(settings, store=store, clock=clock, extensions=[extension])
+
+
+def webhooks_extension(settings: WriterSettings, *, registry: WebhookRegistry | None, on_database: bool) -> Extension:
+    """`/webhooks` on the writer's app: the writer's tokens, and the registry in the write model's database (or
+    `registry` when `on_database` is False)."""
+    tokens = TokenVerifier(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not on_database:
+            provide_services(app, WebhookServices(tokens=tokens, registry=registry))
+            yield
+            return
+        async with open_registry(settings.database_url, timeout_s=settings.pool_timeout_s) as postgres:
+            provide_services(app, WebhookServices(tokens=tokens, registry=postgres))
+            yield
+
+    return Extension(router=webhook_routes.router, lifespan=lifespan, problems=webhook_problem, errors=WEBHOOK_ERRORS)
+
+
+def migrate(database_url: str) -> MigrationReport:
+    """The writer's migrations, then the webhook tables' (one yoyo run, under its lock); safe to repeat."""
+    from writer.migrate import migrate as migrate_writer  # not at import: the app's workers need no yoyo
+
+    return migrate_writer(database_url, WEBHOOK_MIGRATIONS)
