@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from servicekit.tokens import TokenSettings
+from servicekit.settings import Port, ServiceSettings, stack_database_url
 from streams.settings import StreamsSettings
 
 
@@ -20,23 +20,17 @@ def _streams() -> StreamsSettings:
     return StreamsSettings()
 
 
-def _stack_database_url() -> str:
-    from infra.settings import stack_settings
-
-    return f"postgresql://postgres@127.0.0.1:{stack_settings().ports.postgres}/orders"
-
-
-class ReadApiSettings(BaseSettings, TokenSettings):
+class ReadApiSettings(ServiceSettings):
     """Settings of one read API process (each uvicorn worker reads them and opens its own clients).
 
-    The JWT fields (`CQRS_READAPI_JWT_SECRET`, …) come from `TokenSettings`: by default the same secret, issuer and
-    audience as the writer's, so its tokens are accepted as they are."""
+    Host, workers, log level and the JWT fields (`CQRS_READAPI_JWT_SECRET`, …) come from `ServiceSettings`: by default
+    the same secret, issuer and audience as the writer's, so its tokens are accepted as they are."""
 
     model_config = SettingsConfigDict(env_prefix="CQRS_READAPI_", extra="ignore")
 
     streams: StreamsSettings = Field(default_factory=_streams)
     database_url: str = Field(
-        default_factory=_stack_database_url, description="the write model, whose `order_summary` strong reads use"
+        default_factory=stack_database_url, description="the write model, whose `order_summary` strong reads use"
     )
     clickhouse_user: str = Field("analyst", description="read-only ClickHouse user for analytics queries")
     clickhouse_password: SecretStr = SecretStr("")
@@ -55,10 +49,7 @@ class ReadApiSettings(BaseSettings, TokenSettings):
         2, ge=1, description="order lists run against the Mongo-wire store at once per worker (FerretDB scans for them)"
     )
 
-    host: str = "127.0.0.1"
-    port: int = Field(58002, ge=1, le=65535)
-    workers: int = Field(1, ge=1)
-    log_level: str = "info"
+    port: Port = 58002
 
 
 @lru_cache(maxsize=1)

@@ -23,3 +23,8 @@ class EncodingFailed(SchemaError):
 
 class CatalogError(SchemaError):
     """The schema files themselves are inconsistent (bad file name, duplicate version or fingerprint)."""
+
+
+class InconsistentHistory(SchemaError, ValueError):
+    """An order's events contradict each other (created twice, a line removed that it lacks, a total that does not
+    add up): no fold of them makes an order (`schemas.order_state`)."""

@@ -17,16 +17,16 @@ from typing import TypeVar
 from uuid import UUID, uuid4
 from weakref import WeakValueDictionary
 
+from writer.accepting import accept
 from writer.domain import Decision, Order, OrderAlreadyExists, evolve
 from writer.errors import IdempotencyKeyReused
-from writer.outbox import OutboxRow, outbox_rows
+from writer.outbox import OutboxRow
 from writer.ports import (
     Accepted,
     CommandRecord,
     CommandRequest,
     Decider,
     IdempotencyClaim,
-    RecordedEvent,
     Replayed,
     StoredResponse,
 )
@@ -91,21 +91,7 @@ class InMemoryCommandStore:
         new_state = evolve(state, decision)
         if state is None and new_state.id in self._orders:
             raise OrderAlreadyExists(new_state.id)
-        rows = outbox_rows(
-            decision,
-            command_id=request.command_id,
-            correlation_id=request.correlation_id,
-            new_event_id=self._new_event_id,
-        )
-        accepted = Accepted(
-            command_id=request.command_id,
-            command_name=request.command_name,
-            aggregate_id=decision.order_id,
-            version=decision.version,
-            timestamp=decision.occurred_at,
-            correlation_id=request.correlation_id,
-            events=tuple(RecordedEvent(row.event_id, row.event_type, row.sequence) for row in rows),
-        )
+        accepted, rows = accept(request, decision, new_event_id=self._new_event_id)
         record = CommandRecord(command_id=request.command_id, issued_by=request.issued_by, outcome=accepted.outcome())
         kept = self._kept(request.idempotency, accepted)
         self._orders[new_state.id] = new_state

@@ -9,25 +9,18 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from servicekit.tokens import TokenSettings
-
-
-def _stack_database_url() -> str:
-    # Imported lazily: only the local default needs to know where the native stack puts Postgres.
-    from infra.settings import stack_settings
-
-    return f"postgresql://postgres@127.0.0.1:{stack_settings().ports.postgres}/orders"
+from servicekit.settings import Port, ServiceSettings, stack_database_url
 
 
-class WriterSettings(BaseSettings, TokenSettings):
-    """Settings of one writer process (each uvicorn worker reads them and opens its own pool); the JWT fields
-    (`CQRS_WRITER_JWT_SECRET`, …) come from `TokenSettings`."""
+class WriterSettings(ServiceSettings):
+    """Settings of one writer process (each uvicorn worker reads them and opens its own pool); host, workers, log level
+    and the JWT fields (`CQRS_WRITER_JWT_SECRET`, …) come from `ServiceSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="CQRS_WRITER_", extra="ignore")
 
-    database_url: str = Field(default_factory=_stack_database_url, description="libpq URL of the write model")
+    database_url: str = Field(default_factory=stack_database_url, description="libpq URL of the write model")
     pool_min_size: int = Field(2, ge=1)
     pool_max_size: int = Field(16, ge=1)
     pool_timeout_s: float = Field(5.0, gt=0, description="how long a request waits for a connection → 503")
@@ -40,10 +33,7 @@ class WriterSettings(BaseSettings, TokenSettings):
     )
     batch_concurrency: int = Field(8, ge=1, description="lines of one batch applied at the same time")
 
-    host: str = "127.0.0.1"
-    port: int = Field(8001, ge=1, le=65535)
-    workers: int = Field(1, ge=1)
-    log_level: str = "info"
+    port: Port = 8001
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from readapi.queries import OrderStatus
+from servicekit.address import AddressFields
 
 T = TypeVar("T")
 Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["99.99"], description="exact decimal text")]
@@ -56,13 +57,8 @@ class OrderLine(ApiModel):
     line_total: Money | None = None
 
 
-class ShippingAddress(ApiModel):
-    line1: str
-    line2: str | None = None
-    city: str
-    region: str | None = None
-    postal_code: str
-    country: str
+class ShippingAddress(ApiModel, AddressFields[str, str]):
+    pass
 
 
 class OrderSummary(ApiModel):

@@ -14,46 +14,28 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
 from readapi.ports import Document, ViewPosition
 from readapi.queries import DateRange, Direction, ListQuery, Page, SearchFilters, SearchQuery, SortField
-from readapi.stores.documents import order_detail, order_summary, timestamp
+from readapi.stores.documents import SUMMARY_FIELDS, order_detail, order_summary, timestamp
+from schemas.documents import address_document, line_document, money_text
 from schemas.envelope import EventEnvelope
-from schemas.events import (
-    LineItem,
-    OrderCancelled,
-    OrderConfirmed,
-    OrderCreated,
-    OrderItemAdded,
-    OrderItemRemoved,
-    OrderShipped,
-    ShippingAddress,
-)
+from schemas.events import OrderCreated, OrderStatus
+from schemas.order_state import OrderState
 from streams.contract import PROJECTIONS
 
-_CANCELLED = "cancelled"
-_CENT = Decimal("0.01")
+_CANCELLED = OrderStatus.CANCELLED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Order:
-    """One order as its events so far built it."""
+class _Order(OrderState):
+    """One order as its events so far built it (the projections' fold), and the position of the last one."""
 
-    order_id: str
-    customer_id: str
-    currency: str
-    status: str
-    items: tuple[LineItem, ...]
-    total: Decimal
-    created_at: datetime
-    updated_at: datetime
     version: int
     sequence: int
-    shipping_address: ShippingAddress | None = None
-    cancel_reason: str | None = None
 
     @property
     def created_on(self) -> date:
@@ -78,7 +60,8 @@ class InMemoryReadModels:
     def apply(self, envelope: EventEnvelope) -> None:
         """Fold one event in; an event at or before the order's position is a redelivery and changes nothing.
 
-        Raises `ValueError` on a gap (a version skipped, or an order's first event not being `OrderCreated`).
+        Raises `ValueError` on a gap (a version skipped, or an order's first event not being `OrderCreated`), and
+        `InconsistentHistory` (a `ValueError` too) on an event that contradicts its order, as a projection would park.
         """
         order = self._orders.get(envelope.aggregate_id)
         if order is None or (envelope.version, envelope.sequence) > (order.version, order.sequence):
@@ -99,43 +82,13 @@ class InMemoryReadModels:
 
 
 def _folded(order: _Order | None, envelope: EventEnvelope) -> _Order:
-    data = envelope.data
     if order is None:
-        if not isinstance(data, OrderCreated):
+        if not isinstance(envelope.data, OrderCreated):
             raise ValueError(f"{envelope.event_type} before OrderCreated of order {envelope.aggregate_id}")
-        return _Order(
-            order_id=envelope.aggregate_id,
-            customer_id=data.customer_id,
-            currency=data.currency,
-            status=data.status.value,
-            items=data.items,
-            total=data.total,
-            created_at=envelope.timestamp,
-            updated_at=envelope.timestamp,
-            version=envelope.version,
-            sequence=envelope.sequence,
-            shipping_address=data.shipping_address,
-        )
+        return _Order.created(envelope, version=envelope.version, sequence=envelope.sequence)
     if envelope.version > order.version + 1:
         raise ValueError(f"order {order.order_id}: version {envelope.version} follows {order.version}")
-    moved = replace(
-        order, total=data.total, updated_at=envelope.timestamp, version=envelope.version, sequence=envelope.sequence
-    )
-    match data:
-        case OrderItemAdded(item=item):
-            return replace(moved, items=(*order.items, item))
-        case OrderItemRemoved(item_id=item_id):
-            return replace(moved, items=tuple(line for line in order.items if line.item_id != item_id))
-        case OrderCancelled(status=status, reason=reason):
-            return replace(moved, status=status.value, cancel_reason=reason)
-        case OrderConfirmed(status=status) | OrderShipped(status=status):
-            return replace(moved, status=status.value)
-        case OrderCreated():
-            raise ValueError(f"order {order.order_id} is created twice")
-
-
-def _money(amount: Decimal) -> str:
-    return format(amount.quantize(_CENT), "f")
+    return replace(order.after(envelope), version=envelope.version, sequence=envelope.sequence)
 
 
 def _stored(order: _Order) -> dict[str, Any]:
@@ -143,34 +96,19 @@ def _stored(order: _Order) -> dict[str, Any]:
     document: dict[str, Any] = {
         "orderId": order.order_id,
         "customerId": order.customer_id,
-        "status": order.status,
+        "status": order.status.value,
         "currency": order.currency,
-        "total": _money(order.total),
+        "total": money_text(order.total),
         "itemCount": len(order.items),
         "version": order.version,
         "createdAt": order.created_at,
         "updatedAt": order.updated_at,
         "items": [
-            {
-                "itemId": line.item_id,
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unitPrice": _money(line.unit_price),
-                "lineTotal": _money(line.quantity * line.unit_price),
-            }
-            for line in order.items
+            {**line_document(line), "lineTotal": money_text(line.quantity * line.unit_price)} for line in order.items
         ],
     }
-    if (address := order.shipping_address) is not None:
-        document["shippingAddress"] = {
-            "line1": address.line1,
-            "line2": address.line2,
-            "city": address.city,
-            "region": address.region,
-            "postalCode": address.postal_code,
-            "country": address.country,
-        }
+    if order.shipping_address is not None:
+        document["shippingAddress"] = address_document(order.shipping_address)
     if order.cancel_reason:
         document["cancelReason"] = order.cancel_reason
     return document
@@ -314,7 +252,7 @@ class InMemoryAnalytics:
         buckets: dict[tuple[date, str], dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
         for order in self._models.orders():
             if _within(order, days, currency):
-                buckets[(order.created_on, order.currency)][order.status].append(order.total)
+                buckets[(order.created_on, order.currency)][order.status.value].append(order.total)
         rows = []
         for (day, row_currency), by_status in sorted(buckets.items()):
             counted = [total for status, totals in by_status.items() if status != _CANCELLED for total in totals]
@@ -323,9 +261,9 @@ class InMemoryAnalytics:
                     "day": day.isoformat(),
                     "currency": row_currency,
                     "orders": len(counted),
-                    "revenue": _money(sum(counted, Decimal(0))),
+                    "revenue": money_text(sum(counted, Decimal(0))),
                     "byStatus": {
-                        status: {"orders": len(totals), "revenue": _money(sum(totals, Decimal(0)))}
+                        status: {"orders": len(totals), "revenue": money_text(sum(totals, Decimal(0)))}
                         for status, totals in sorted(by_status.items())
                     },
                 }
@@ -346,7 +284,7 @@ class InMemoryAnalytics:
             {
                 "sku": sku,
                 "quantity": units[sku],
-                "revenue": {cur: _money(amount) for cur, amount in sorted(revenue[sku].items()) if amount != 0},
+                "revenue": {cur: money_text(amount) for cur, amount in sorted(revenue[sku].items()) if amount != 0},
             }
             for sku in ranked[:limit]
         ]
@@ -366,16 +304,8 @@ class InMemoryOrderSummaries:
         order = self._models.order(order_id)
         if order is None:
             return None
-        return {
-            "orderId": order.order_id,
-            "customerId": order.customer_id,
-            "status": order.status,
-            "currency": order.currency,
-            "total": _money(order.total),
-            "itemCount": len(order.items),
-            "version": order.version,
-            "updatedAt": timestamp(order.updated_at),
-        }
+        stored = _stored(order)
+        return {**{name: stored[name] for name in SUMMARY_FIELDS}, "updatedAt": timestamp(order.updated_at)}
 
     async def check(self) -> None:
         await self._models.check()

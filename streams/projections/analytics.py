@@ -17,8 +17,9 @@ from typing import Any
 
 from schemas.envelope import EventEnvelope
 from schemas.events import LineItem, OrderCancelled, OrderCreated, OrderItemAdded, OrderItemRemoved, OrderStatus
+from schemas.order_state import ZERO
 from streams.contract import ANALYTICS
-from streams.order_view import ZERO, OrderView
+from streams.order_view import OrderView
 from streams.positions import Position
 from streams.projection import Projection
 from streams.sink import Put, Stored

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from servicekit.address import AddressFields
 from writer.domain import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY
 from writer.domain.values import MAX_ID_LENGTH, MAX_TEXT_LENGTH
 
@@ -66,13 +67,8 @@ class NewLine(ApiModel):
     unit_price: Money
 
 
-class ShippingAddressBody(ApiModel):
-    line1: Text
-    line2: Text | None = None
-    city: Text
-    region: Text | None = None
-    postal_code: Text
-    country: Country
+class ShippingAddressBody(ApiModel, AddressFields[Text, Country]):
+    pass
 
 
 class CreateOrderBody(ApiModel):

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from servicekit import openapi as kit
+from writer.api.models import CommandAccepted
 
 WHEN = {
     400: "The body is not valid JSON.",
@@ -23,6 +24,14 @@ WHEN = {
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry documenting these problem statuses as application/problem+json."""
     return kit.problem_responses(WHEN, *statuses)
+
+
+ACCEPTED: dict[str, Any] = {
+    "status_code": 202,
+    "response_model": CommandAccepted,
+    "responses": problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+}
+"""The route arguments of every command, in either route style: 202 with `CommandAccepted`, or a problem."""
 
 
 def document_problems(app: FastAPI) -> None:

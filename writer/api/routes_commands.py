@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path
@@ -13,13 +13,12 @@ from writer.api.auth import CurrentPrincipal
 from writer.api.models import (
     AddItemBody,
     CancelOrderBody,
-    CommandAccepted,
     CommandOutcome,
     CreateOrderBody,
     OrderTransitionBody,
     RemoveItemBody,
 )
-from writer.api.openapi import problem_responses
+from writer.api.openapi import ACCEPTED, problem_responses
 from writer.api.services import Services, get_services
 from writer.api.submit import CommandCallDep
 from writer.domain import AddItemToOrder, CancelOrder, ConfirmOrder, RemoveItemFromOrder, ShipOrder
@@ -27,19 +26,13 @@ from writer.errors import CommandNotFound
 
 router = APIRouter(prefix="/commands", tags=["commands"])
 
-_ACCEPTED: dict[str, Any] = {
-    "status_code": 202,
-    "response_model": CommandAccepted,
-    "responses": problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
-}
 
-
-@router.post("/create-order", summary="Place a new order", **_ACCEPTED)
+@router.post("/create-order", summary="Place a new order", **ACCEPTED)
 async def create_order(body: CreateOrderBody, call: CommandCallDep) -> Response:
     return await call.submit(translate.create_order(body), body)
 
 
-@router.post("/add-item-to-order", summary="Add a line to a pending order", **_ACCEPTED)
+@router.post("/add-item-to-order", summary="Add a line to a pending order", **ACCEPTED)
 async def add_item_to_order(body: AddItemBody, call: CommandCallDep) -> Response:
     command = AddItemToOrder(
         order_id=str(body.order_id),
@@ -49,7 +42,7 @@ async def add_item_to_order(body: AddItemBody, call: CommandCallDep) -> Response
     return await call.submit(command, body)
 
 
-@router.post("/remove-item-from-order", summary="Remove a line from a pending order", **_ACCEPTED)
+@router.post("/remove-item-from-order", summary="Remove a line from a pending order", **ACCEPTED)
 async def remove_item_from_order(body: RemoveItemBody, call: CommandCallDep) -> Response:
     command = RemoveItemFromOrder(
         order_id=str(body.order_id),
@@ -59,7 +52,7 @@ async def remove_item_from_order(body: RemoveItemBody, call: CommandCallDep) -> 
     return await call.submit(command, body)
 
 
-@router.post("/cancel-order", summary="Cancel a pending or confirmed order", **_ACCEPTED)
+@router.post("/cancel-order", summary="Cancel a pending or confirmed order", **ACCEPTED)
 async def cancel_order(body: CancelOrderBody, call: CommandCallDep) -> Response:
     command = CancelOrder(
         order_id=str(body.order_id),
@@ -69,13 +62,13 @@ async def cancel_order(body: CancelOrderBody, call: CommandCallDep) -> Response:
     return await call.submit(command, body)
 
 
-@router.post("/confirm-order", summary="Confirm a pending order", **_ACCEPTED)
+@router.post("/confirm-order", summary="Confirm a pending order", **ACCEPTED)
 async def confirm_order(body: OrderTransitionBody, call: CommandCallDep) -> Response:
     command = ConfirmOrder(order_id=str(body.order_id), expected_version=call.expected_version(body.expected_version))
     return await call.submit(command, body)
 
 
-@router.post("/ship-order", summary="Ship a confirmed order (staff)", **_ACCEPTED)
+@router.post("/ship-order", summary="Ship a confirmed order (staff)", **ACCEPTED)
 async def ship_order(body: OrderTransitionBody, call: CommandCallDep) -> Response:
     command = ShipOrder(order_id=str(body.order_id), expected_version=call.expected_version(body.expected_version))
     return await call.submit(command, body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 from starlette.responses import Response
@@ -11,11 +11,10 @@ from writer.api import translate
 from writer.api.models import (
     AddItemRestBody,
     CancelRestBody,
-    CommandAccepted,
     CreateOrderBody,
     ExpectedVersionBody,
 )
-from writer.api.openapi import problem_responses
+from writer.api.openapi import ACCEPTED
 from writer.api.submit import CommandCallDep
 from writer.domain import (
     AddItemToOrder,
@@ -34,19 +33,13 @@ OrderId = Annotated[str, Path(alias="orderId", description="The order's id (a UU
 ItemId = Annotated[str, Path(alias="itemId")]
 OptionalVersionBody = Annotated[ExpectedVersionBody | None, Body()]
 
-_ACCEPTED: dict[str, Any] = {
-    "status_code": 202,
-    "response_model": CommandAccepted,
-    "responses": problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
-}
 
-
-@router.post("", summary="Place a new order", **_ACCEPTED)
+@router.post("", summary="Place a new order", **ACCEPTED)
 async def create_order(body: CreateOrderBody, call: CommandCallDep) -> Response:
     return await call.submit(translate.create_order(body), body)
 
 
-@router.post("/{orderId}/items", summary="Add a line to a pending order", **_ACCEPTED)
+@router.post("/{orderId}/items", summary="Add a line to a pending order", **ACCEPTED)
 async def add_item(order_id: OrderId, body: AddItemRestBody, call: CommandCallDep) -> Response:
     command = AddItemToOrder(
         order_id=canonical_order_id(order_id),
@@ -60,7 +53,7 @@ async def add_item(order_id: OrderId, body: AddItemRestBody, call: CommandCallDe
         raise InvalidCommand([FieldError(e.field.removeprefix("item."), e.message) for e in error.errors]) from None
 
 
-@router.delete("/{orderId}/items/{itemId}", summary="Remove a line (If-Match: expected version)", **_ACCEPTED)
+@router.delete("/{orderId}/items/{itemId}", summary="Remove a line (If-Match: expected version)", **ACCEPTED)
 async def remove_item(order_id: OrderId, item_id: ItemId, call: CommandCallDep) -> Response:
     command = RemoveItemFromOrder(
         order_id=canonical_order_id(order_id), item_id=item_id, expected_version=call.expected_version(None)
@@ -68,7 +61,7 @@ async def remove_item(order_id: OrderId, item_id: ItemId, call: CommandCallDep) 
     return await call.submit(command, None)
 
 
-@router.post("/{orderId}/cancel", summary="Cancel a pending or confirmed order", **_ACCEPTED)
+@router.post("/{orderId}/cancel", summary="Cancel a pending or confirmed order", **ACCEPTED)
 async def cancel(order_id: OrderId, body: CancelRestBody, call: CommandCallDep) -> Response:
     command = CancelOrder(
         order_id=canonical_order_id(order_id),
@@ -78,13 +71,13 @@ async def cancel(order_id: OrderId, body: CancelRestBody, call: CommandCallDep) 
     return await call.submit(command, body)
 
 
-@router.post("/{orderId}/confirm", summary="Confirm a pending order", **_ACCEPTED)
+@router.post("/{orderId}/confirm", summary="Confirm a pending order", **ACCEPTED)
 async def confirm(order_id: OrderId, call: CommandCallDep, body: OptionalVersionBody = None) -> Response:
     expected = call.expected_version(None if body is None else body.expected_version)
     return await call.submit(ConfirmOrder(order_id=canonical_order_id(order_id), expected_version=expected), body)
 
 
-@router.post("/{orderId}/ship", summary="Ship a confirmed order (staff)", **_ACCEPTED)
+@router.post("/{orderId}/ship", summary="Ship a confirmed order (staff)", **ACCEPTED)
 async def ship(order_id: OrderId, call: CommandCallDep, body: OptionalVersionBody = None) -> Response:
     expected = call.expected_version(None if body is None else body.expected_version)
     return await call.submit(ShipOrder(order_id=canonical_order_id(order_id), expected_version=expected), body)

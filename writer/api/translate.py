@@ -31,11 +31,4 @@ def new_line(line: NewLine) -> NewOrderLine:
 
 
 def _address(address: ShippingAddressBody) -> ShippingAddress:
-    return ShippingAddress(
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country=address.country,
-    )
+    return ShippingAddress(**address.model_dump())  # the same fields (`servicekit.address.AddressFields`)

@@ -21,16 +21,16 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from writer.accepting import accept
 from writer.domain import Decision, Order, OrderAlreadyExists, evolve
 from writer.errors import IdempotencyKeyReused, StoreUnavailable
-from writer.outbox import OutboxRow, outbox_rows
+from writer.outbox import OutboxRow
 from writer.ports import (
     Accepted,
     CommandRecord,
     CommandRequest,
     Decider,
     IdempotencyClaim,
-    RecordedEvent,
     Replayed,
     StoredResponse,
 )
@@ -77,21 +77,7 @@ class PostgresCommandStore:
         self, conn: Connection, request: CommandRequest, state: Order | None, decision: Decision
     ) -> Accepted:
         """Write the new state, its summary, the events, the outcome and the response in one statement."""
-        rows = outbox_rows(
-            decision,
-            command_id=request.command_id,
-            correlation_id=request.correlation_id,
-            new_event_id=self._new_event_id,
-        )
-        accepted = Accepted(
-            command_id=request.command_id,
-            command_name=request.command_name,
-            aggregate_id=decision.order_id,
-            version=decision.version,
-            timestamp=decision.occurred_at,
-            correlation_id=request.correlation_id,
-            events=tuple(RecordedEvent(row.event_id, row.event_type, row.sequence) for row in rows),
-        )
+        accepted, rows = accept(request, decision, new_event_id=self._new_event_id)
         params = {
             **order_params(evolve(state, decision)),
             **_outbox_params(rows),
