@@ -77,6 +77,7 @@ def test_the_app_image_carries_every_package_the_wheel_ships() -> None:
     copied = set(re.findall(r"^COPY (\w+) \1$", dockerfile, re.M))
     assert copied == set(shipped["packages"])
 
+
 def test_maven_poms_default_to_the_pinned_versions() -> None:
     """The compose Connect image builds from the Debezium pom's defaults; the native install passes versions.py."""
     assert pom_property("kafka/pom.xml", "kafka.version") == versions.KAFKA
