@@ -105,5 +105,10 @@ def pipeline(relay: Stack) -> Iterator[Stack]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that restart services (marked `disruptive`) run last, so they cannot pull the rug from the others."""
+    """Tests that restart services (marked `disruptive`) run last, so they cannot pull the rug from the others; every
+    test that needs the real stack (the `stack` fixture, directly or through another) is marked `stack`, so
+    `pytest -m "not stack"` (`make unit`) runs the rest without starting anything."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
