@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cqrs.apps import APP_TYPES, pipeline_stack
+from infra.clickhouse.credentials import load as load_credentials
 from infra.services import SERVICE_NAMES
 from infra.settings import stack_settings
 from infra.stack import ServiceStatus, Stack
@@ -78,6 +80,31 @@ def logs(
     """Print the tail of a service's log."""
     stack = _stack([service])
     console.print(stack.log_tail(stack.by_name[service], lines), markup=False, highlight=False)
+
+
+@app.command()
+def credentials(
+    service: Annotated[str, typer.Argument(help="The service whose generated credentials to show: clickhouse.")],
+    env: Annotated[
+        bool, typer.Option("--env", help='As shell/compose variables (`set -a; eval "$(…)"` before compose).')
+    ] = False,
+) -> None:
+    """Show the users and passwords the stack generated for a service (kept in .stack/conf, mode 600)."""
+    if service != "clickhouse":
+        raise typer.BadParameter(f"{service!r} has no generated credentials; only clickhouse does")
+    users = load_credentials(stack_settings().clickhouse_users_file)
+    writer, analyst = users.writer_password.get_secret_value(), users.analyst_password.get_secret_value()
+    if env:
+        # The names docker-compose.yml reads (it passes them on to clickhouse-server and our apps).
+        typer.echo(f"CLICKHOUSE_WRITER_PASSWORD={shlex.quote(writer)}")
+        typer.echo(f"CLICKHOUSE_ANALYST_PASSWORD={shlex.quote(analyst)}")
+        return
+    table = Table(title=f"clickhouse users ({stack_settings().clickhouse_users_file})")
+    for column in ("user", "password", "access"):
+        table.add_column(column)
+    table.add_row(users.writer_user, writer, "full (streams worker)")
+    table.add_row(users.analyst_user, analyst, "read-only, limited (read API, analysts)")
+    console.print(table)
 
 
 def print_status(rows: list[ServiceStatus]) -> None:

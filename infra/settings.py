@@ -69,6 +69,11 @@ class StackSettings(BaseSettings):
     def conf_dir(self) -> Path:
         return self.state_dir / "conf"
 
+    @property
+    def clickhouse_users_file(self) -> Path:
+        """The ClickHouse users' generated passwords (mode 600), see infra/clickhouse/credentials.py."""
+        return self.conf_dir / "clickhouse" / "users.json"
+
 
 @lru_cache(maxsize=1)
 def stack_settings() -> StackSettings:

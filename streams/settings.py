@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.clickhouse.credentials import ANALYST_USER, WRITER_USER, stack_credentials
 from infra.settings import Ports
 
 
 def _ports() -> Ports:
     return Ports()
+
+
+def clickhouse_login(role: Literal["writer", "analyst"], *, password: bool = False) -> str:
+    """A user name or password from the native stack's ClickHouse users file; empty before the stack made one
+    (the server then refuses the connection with AUTHENTICATION_FAILED, which names the fix)."""
+    credentials = stack_credentials()
+    if credentials is None:
+        return "" if password else {"writer": WRITER_USER, "analyst": ANALYST_USER}[role]
+    if role == "writer":
+        return credentials.writer_password.get_secret_value() if password else credentials.writer_user
+    return credentials.analyst_password.get_secret_value() if password else credentials.analyst_user
 
 
 class StreamsSettings(BaseSettings):
@@ -42,8 +56,9 @@ class StreamsSettings(BaseSettings):
     search_alias: str = "orders"
     """Readers use the alias; the worker writes to the index `<alias>-v<N>` behind it."""
     clickhouse_database: str = "analytics"
-    clickhouse_user: str = "default"
-    clickhouse_password: str = ""
+    clickhouse_user: str = Field(default_factory=lambda: clickhouse_login("writer"))
+    clickhouse_password: SecretStr = Field(default_factory=lambda: SecretStr(clickhouse_login("writer", password=True)))
+    """Default: the writer user of the native stack's generated users file (`cqrs stack credentials clickhouse`)."""
     redis_prefix: str = "streams"
 
     batch_size: int = 2000

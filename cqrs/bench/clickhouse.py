@@ -84,8 +84,11 @@ def run(sizes: Sequence[int], repeat: int) -> tuple[list[tuple[str, str, float, 
     """Rows of (operation, path, median ms, rows/s), and the server's RSS (MiB) after the run."""
     results: list[tuple[str, str, float, float | None]] = []
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(Path(tmp) / "server") as server:
-        http_lz4 = clickhouse_connect.get_client(host="127.0.0.1", port=server.port)
-        http_plain = clickhouse_connect.get_client(host="127.0.0.1", port=server.port, compress=False)
+        user, password = server.credentials.writer_user, server.credentials.writer_password.get_secret_value()
+        http_lz4 = clickhouse_connect.get_client(host="127.0.0.1", port=server.port, username=user, password=password)
+        http_plain = clickhouse_connect.get_client(
+            host="127.0.0.1", port=server.port, username=user, password=password, compress=False
+        )
         local = clickhouse_connect.get_client(interface="chdb", path=str(Path(tmp) / "local"))
         raw = _chdb_connect(str(Path(tmp) / "local"))
         clients = {"http lz4": http_lz4, "http plain": http_plain, "chdb client": local}

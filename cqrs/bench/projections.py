@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from schemas.envelope import EventEnvelope
@@ -235,6 +236,8 @@ def _env(settings: StreamsSettings) -> dict[str, str]:
 
     env = dict(os.environ)
     for name, value in settings.model_dump(exclude={"ports"}).items():
+        if isinstance(value, SecretStr):  # str() would give the mask, not the password
+            value = value.get_secret_value()
         if value is not None:  # unset optional hosts stay unset ("None" would be a host name)
             env[f"CQRS_STREAMS_{name.upper()}"] = str(value)
     return env

@@ -121,17 +121,19 @@ _RESULT_KINDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAI
 class ChdbEngine:
     """Synchronous; call only from the engine thread (see EngineWorker)."""
 
-    def __init__(self, data_dir: Path, *, writer_max_execution_time_s: int, reader_max_execution_time_s: int) -> None:
+    def __init__(self, data_dir: Path, *, writer_limits: Mapping[str, int], reader_limits: Mapping[str, int]) -> None:
+        """`*_limits`: engine settings (max_execution_time, max_memory_usage, …) fixed for that session."""
         # chdb compares engine paths literally: one spelling per directory.
         path = os.path.realpath(data_dir)
         Path(path).mkdir(parents=True, exist_ok=True)
-        limit = "SET max_execution_time = {}"
         try:
-            writer = _Session(partial(_chdb_connect, path), [limit.format(writer_max_execution_time_s)])
+            writer = _Session(
+                partial(_chdb_connect, path), [f"SET {name} = {int(value)}" for name, value in writer_limits.items()]
+            )
         except Exception as exc:
             raise RuntimeError(f"cannot open chdb data dir {path} (another process may own it): {exc}") from exc
-        # readonly last: once set, the session can change no setting, this one included.
-        reader_setup = [limit.format(reader_max_execution_time_s), "SET readonly = 1"]
+        # readonly last: once set, the session can change no setting, these limits included.
+        reader_setup = [f"SET {name} = {int(value)}" for name, value in reader_limits.items()] + ["SET readonly = 1"]
         self._sessions: dict[SessionName, _Session] = {
             "writer": writer,
             "reader": _Session(partial(_chdb_connect, path), reader_setup),

@@ -13,6 +13,9 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+from pydantic import SecretStr
+
+from infra.clickhouse.credentials import ANALYST_USER, WRITER_USER, ClickHouseCredentials, ensure
 
 
 def free_port() -> int:
@@ -22,8 +25,24 @@ def free_port() -> int:
         return port
 
 
+def _from_env(env: Mapping[str, str]) -> ClickHouseCredentials | None:
+    """The users the server reads from `CQRS_CLICKHOUSE_*` variables, when they set both passwords."""
+    writer, analyst = env.get("CQRS_CLICKHOUSE_WRITER_PASSWORD"), env.get("CQRS_CLICKHOUSE_ANALYST_PASSWORD")
+    if not writer or not analyst:
+        return None
+    return ClickHouseCredentials(
+        writer_user=env.get("CQRS_CLICKHOUSE_WRITER_USER", WRITER_USER),
+        writer_password=SecretStr(writer),
+        analyst_user=env.get("CQRS_CLICKHOUSE_ANALYST_USER", ANALYST_USER),
+        analyst_password=SecretStr(analyst),
+    )
+
+
 class ServerProcess:
-    """`python -m infra.clickhouse.server` in a child process; start() returns once /ping answers."""
+    """`python -m infra.clickhouse.server` in a child process; start() returns once /ping answers.
+
+    Its users get fresh random passwords (`credentials`, in a users file beside the data dir) unless `env` sets
+    them through `CQRS_CLICKHOUSE_*_PASSWORD`."""
 
     def __init__(
         self,
@@ -36,7 +55,9 @@ class ServerProcess:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.log_path = log_path or data_dir.parent / f"{data_dir.name}.server.log"
+        self.users_file = data_dir.parent / f"{data_dir.name}.users.json"
         self._env = {**os.environ, **(env or {})}
+        self.credentials = _from_env(self._env) or ensure(self.users_file)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,6 +73,8 @@ class ServerProcess:
     def start(self, timeout_s: float = 60.0) -> None:
         command = [sys.executable, "-m", "infra.clickhouse.server", "--data-dir", str(self.data_dir)]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        if _from_env(self._env) is None:
+            command += ["--users-file", str(self.users_file)]
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self._env)
         deadline = time.monotonic() + timeout_s

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from enum import StrEnum
 
-from infra.clickhouse.errors import AUTHENTICATION_FAILED, BAD_ARGUMENTS, NOT_IMPLEMENTED, ClickHouseError
+from infra.clickhouse.errors import (
+    ACCESS_DENIED,
+    AUTHENTICATION_FAILED,
+    BAD_ARGUMENTS,
+    NOT_IMPLEMENTED,
+    ClickHouseError,
+)
 
 # URL parameters that steer the HTTP request itself and are never engine settings.
 TRANSPORT_PARAMS = frozenset(
@@ -85,9 +91,12 @@ class UserDirectory:
         # compare_digest even for unknown users, so timing does not reveal which names exist
         expected = user.password if user is not None else "\0never-matches"
         if not hmac.compare_digest(password.encode(), expected.encode()) or user is None:
+            # Every user has a password (the server refuses to start otherwise), so a request without credentials,
+            # which clickhouse-server reads as `default` with an empty password, always ends here.
+            hint = "; no password was given (anonymous access is refused)" if not password else ""
             raise ClickHouseError.raised_here(
                 AUTHENTICATION_FAILED,
-                f"{name}: Authentication failed: password is incorrect, or there is no user with such name",
+                f"{name}: Authentication failed: password is incorrect, or there is no user with such name{hint}",
             )
         return user
 
@@ -110,6 +119,27 @@ def credentials(headers: Mapping[str, str], params: Mapping[str, str]) -> tuple[
     if authorization:
         raise ClickHouseError.raised_here(AUTHENTICATION_FAILED, "Only basic HTTP authorization is supported")
     return params.get("user", "default"), params.get("password", "")
+
+
+# What a browser says about where a request comes from (Fetch Metadata); clients like clickhouse-connect send none.
+_SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
+
+
+def refuse_cross_site(headers: Mapping[str, str]) -> None:
+    """A web page on another origin must not make a browser run SQL here (CSRF into DDL: a form or `fetch` POST
+    needs no CORS preflight, and basic-auth credentials a browser remembered would ride along). Browsers mark such
+    requests with `Sec-Fetch-Site` and `Origin`; database clients send neither."""
+    fetch_site = headers.get("sec-fetch-site")
+    origin = headers.get("origin")
+    own_origin = f"http://{headers.get('host', '')}"
+    if (fetch_site is not None and fetch_site.lower() not in _SAME_ORIGIN_FETCH) or (
+        origin is not None and origin.rstrip("/").lower() != own_origin.lower()
+    ):
+        raise ClickHouseError.raised_here(
+            ACCESS_DENIED,
+            f"Cross-site request refused (Origin: {origin or '-'}, Sec-Fetch-Site: {fetch_site or '-'}): "
+            "this server takes queries from database clients, not from web pages of other sites",
+        )
 
 
 @dataclass(frozen=True, slots=True)

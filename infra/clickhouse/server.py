@@ -1,4 +1,5 @@
-"""The ClickHouse HTTP service: `python -m infra.clickhouse.server --data-dir DIR [--host H] [--port P]`.
+"""The ClickHouse HTTP service: `python -m infra.clickhouse.server --data-dir DIR [--host H] [--port P]`
+(+ `--users-file F`).
 
 Routes: `/` (queries, GET read-only / POST), `/ping` (health, "Ok."), `/metrics` (Prometheus). Settings come
 from `CQRS_CLICKHOUSE_*` env vars (see config.py); the flags override them.
@@ -18,9 +19,11 @@ import structlog
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
 
 from infra.clickhouse.compression import decompress_body
 from infra.clickhouse.config import ServerSettings
+from infra.clickhouse.credentials import CredentialsError
 from infra.clickhouse.engine import ChdbEngine, EngineResult, EngineWorker, SessionName
 from infra.clickhouse.errors import BAD_ARGUMENTS, NOT_IMPLEMENTED, SYNTAX_ERROR, ClickHouseError
 from infra.clickhouse.observability import Metrics, configure_logging, metric_kind
@@ -33,6 +36,7 @@ from infra.clickhouse.protocol import (
     form_fields,
     full_query,
     query_request,
+    refuse_cross_site,
 )
 from infra.clickhouse.sql import Statement, format_name_is_valid, is_session_statement, parse_statement
 
@@ -95,12 +99,15 @@ class QueryHandler:
         return response
 
     async def _answer(self, request: Request, params: dict[str, str], fields: dict[str, Any]) -> Response:
+        refuse_cross_site(request.headers)
         user = self._users.authenticate(*credentials(request.headers, params))
         fields["user"] = user.name
         body = await _read_body(request, self._settings.max_request_bytes)
         fields["request_bytes"] = len(body)
         if body and request.headers.get("content-encoding"):
-            body = await asyncio.to_thread(decompress_body, body, request.headers["content-encoding"])
+            body = await asyncio.to_thread(
+                decompress_body, body, request.headers["content-encoding"], self._settings.max_decompressed_bytes
+            )
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
             params.update(form_fields(content_type, body))  # `query` and `param_*` sent as form fields
@@ -172,8 +179,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     worker = EngineWorker(
         lambda: ChdbEngine(
             settings.data_dir,
-            writer_max_execution_time_s=settings.writer_max_execution_time_s,
-            reader_max_execution_time_s=settings.analyst_max_execution_time_s,
+            writer_limits={"max_execution_time": settings.writer_max_execution_time_s},
+            reader_limits={
+                "max_execution_time": settings.analyst_max_execution_time_s,
+                "max_memory_usage": settings.analyst_max_memory_usage,
+                "max_result_bytes": settings.analyst_max_result_bytes,
+            },
         )
     )
     metrics = Metrics()
@@ -205,12 +216,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
     return app
 
 
-def main(data_dir: str | Path | None = None, host: str | None = None, port: int | None = None) -> None:
+def main(
+    data_dir: str | Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    users_file: str | Path | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM; arguments left as None come from the environment (or the defaults)."""
-    overrides: dict[str, Any] = {
-        key: value for key, value in {"data_dir": data_dir, "host": host, "port": port}.items() if value is not None
-    }
-    settings = ServerSettings(**overrides)
+    given = {"data_dir": data_dir, "host": host, "port": port, "users_file": users_file}
+    overrides: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
+    try:
+        settings = ServerSettings(**overrides)
+    except (ValidationError, CredentialsError) as exc:
+        raise SystemExit(f"clickhouse server: {exc}") from exc
     configure_logging(settings.log_level)
     config = uvicorn.Config(
         create_app(settings),
@@ -230,8 +248,9 @@ def cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, help="chdb data directory (CQRS_CLICKHOUSE_DATA_DIR)")
     parser.add_argument("--host", help="listen address (CQRS_CLICKHOUSE_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (CQRS_CLICKHOUSE_PORT, default 8123)")
+    parser.add_argument("--users-file", type=Path, help="users and passwords, JSON (CQRS_CLICKHOUSE_USERS_FILE)")
     args = parser.parse_args(argv)
-    main(args.data_dir, args.host, args.port)
+    main(args.data_dir, args.host, args.port, args.users_file)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,19 @@ The engine parses the SQL; this module only answers what the HTTP layer must kno
 - the output format named by a trailing `FORMAT` clause (for the X-ClickHouse-Format header),
 - whether the text holds several statements: clickhouse-server refuses them over HTTP, while chdb would run
   them all, which would let `SELECT 1; SET ...` slip session state past the server.
+
+The lexer works on bytes, as ClickHouse's does (src/Parsers/Lexer.cpp), and follows its rules wherever a `;` or a
+leading keyword could hide: `$` continues a bare word (`a$$` is one word); a heredoc is `$tag$…$tag$` with a tag
+of word characters; U+2018…U+2019 quotes make a string and U+201C…U+201D an identifier, with no escapes inside;
+block comments nest; `#` starts a comment only before a space or `!`, and `//` starts one too; Unicode spaces are
+whitespace. Any other non-ASCII byte is an error token for the engine and punctuation here. A token the engine
+reads "to the end of the text" (an unclosed quote) makes the engine fail right there, so nothing after it can
+run. A test compares these verdicts with the engine's own parser (tests/infra/test_clickhouse_security.py).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,21 +28,36 @@ from infra.clickhouse.errors import BAD_ARGUMENTS, SYNTAX_ERROR, ClickHouseError
 
 TokenKind = Literal["word", "string", "quoted", "punct"]
 
-# One alternation scanned with finditer: a regex lexer runs at C speed, a char loop in Python far slower; that
-# matters for large INSERT ... VALUES bodies. Every alternative starts with a distinct character class and the
-# quoted forms end at their quote *or* at the end of text, so the scan is linear (no runaway backtracking).
+_UNICODE_SPACE = (
+    rb"\xc2[\x85\xa0]|\xe1\xa0\x8e|\xe2\x80[\x80-\x8d\xa8\xa9\xaf]|\xe2\x81[\x9f\xa0]|\xe3\x80\x80|\xef\xbb\xbf"
+)
+# One alternation scanned with finditer: a regex lexer runs at C speed, a byte loop in Python far slower; that
+# matters for large INSERT ... VALUES bodies. Quoted forms end at their quote *or* at the end of text, so the scan
+# does not backtrack. The order of the alternatives is the engine's order of checks. Two tokens are resolved by
+# hand (the scan stops there and resumes after them): block comments, which nest, and anything starting with `$`,
+# whose heredoc closing is looked up in an index (a regex search per `$` would be quadratic in `$a1$ $a2$ …`).
 _TOKEN_RE = re.compile(
-    r"""
-      (?P<ws>[ \t\n\r\f\v]+)
-    | (?P<comment>--[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))
-    | (?P<string>'(?:[^'\\]+|\\.|'')*(?:'|\Z))
-    | (?P<quoted>"(?:[^"\\]+|\\.|"")*(?:"|\Z)|`(?:[^`\\]+|\\.|``)*(?:`|\Z))
-    | (?P<heredoc>\$(?P<tag>[A-Za-z0-9_]*)\$.*?(?:\$(?P=tag)\$|\Z))
-    | (?P<word>[A-Za-z0-9_\u0080-\U0010ffff]+)
+    rb"(?P<ws>(?:[ \t\n\r\f\v]|" + _UNICODE_SPACE + rb")+)"
+    rb"""
+    | (?P<comment>--[^\n]*|//[^\n]*|\#[ !][^\n]*)
+    | (?P<block>/\*)
+    | (?P<string>'(?:[^'\\]+|\\.|'')*(?:'|\Z)|\xe2\x80\x98(?=.{3}).*?(?:\xe2\x80\x99|\Z))
+    | (?P<quoted>"(?:[^"\\]+|\\.|"")*(?:"|\Z)|`(?:[^`\\]+|\\.|``)*(?:`|\Z)|\xe2\x80\x9c(?=.{3}).*?(?:\xe2\x80\x9d|\Z))
+    | (?P<dollar>\$)
+    | (?P<binary>[xX]'(?=.)(?:[0-9A-Fa-f]*'|.*)|[bB]'(?=.)(?:[01]*'|.*))
+    | (?P<number>[0-9][A-Za-z0-9_]*)
+    | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
     | (?P<punct>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
+# Block comments nest (`/* /* */ still a comment */`), which a regex cannot count: they are scanned by hand.
+_COMMENT_MARK_RE = re.compile(rb"/\*|\*/")
+# Every place a heredoc delimiter `$tag$` starts (they may overlap: `$a$b$` holds `$a$` and `$b$`).
+_HEREDOC_MARK_RE = re.compile(rb"(?=(\$[A-Za-z0-9_]*\$))")
+_DOLLAR_WORD_RE = re.compile(rb"\$[A-Za-z0-9_$]*")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_KINDS: dict[str | None, TokenKind] = {"string": "string", "binary": "string", "quoted": "quoted"}
 
 # INSERT heads are short; only this much of a body is examined to find where the data starts.
 _INSERT_HEAD_WINDOW = 64 * 1024
@@ -44,7 +68,7 @@ _WHITESPACE = b" \t\n\r\f\v"
 class Token:
     kind: TokenKind
     text: str
-    start: int
+    start: int  # byte offsets
     end: int
     depth: int  # parenthesis nesting level; clauses that matter here live at depth 0
 
@@ -60,27 +84,84 @@ class Statement:
     data: bytes = b""  # the INSERT data (any format, possibly binary)
 
 
-def tokens(text: str) -> Iterator[Token]:
+def _block_comment_end(data: bytes, start: int) -> int | None:
+    """Where the (nested) comment opened at `start` ends; None when it is never closed."""
+    depth = 0
+    for mark in _COMMENT_MARK_RE.finditer(data, start):
+        depth += 1 if mark.group() == b"/*" else -1
+        if depth == 0:
+            return mark.end()
+    return None
+
+
+class _Heredocs:
+    """Where each heredoc delimiter occurs, indexed on the first `$` token, so finding a closing is a lookup."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._starts: dict[bytes, list[int]] | None = None
+
+    def end(self, start: int) -> int | None:
+        """The end of the heredoc opened at `start`, or None when `start` opens none (no closing delimiter)."""
+        if self._starts is None:
+            self._starts = {}
+            for mark in _HEREDOC_MARK_RE.finditer(self._data):
+                self._starts.setdefault(mark.group(1), []).append(mark.start())
+        opening = _HEREDOC_MARK_RE.match(self._data, start)
+        if opening is None:
+            return None
+        delimiter = opening.group(1)
+        starts = self._starts[delimiter]
+        closing = bisect.bisect_left(starts, start + len(delimiter))
+        return starts[closing] + len(delimiter) if closing < len(starts) else None
+
+
+def _dollar_token(data: bytes, start: int, heredocs: _Heredocs) -> tuple[TokenKind, int]:
+    """The engine's order at a `$`: a heredoc if its delimiter closes later, a lone `$` before a non-word byte,
+    otherwise a bare word (`$` counts as a word character there)."""
+    end = heredocs.end(start)
+    if end is not None:
+        return "string", end
+    if start + 1 == len(data) or data[start + 1] not in _WORD_BYTES:
+        return "punct", start + 1
+    word = _DOLLAR_WORD_RE.match(data, start)
+    assert word is not None
+    return "word", word.end()
+
+
+def tokens(data: bytes) -> Iterator[Token]:
     """Significant tokens (no whitespace or comments), lazily, so a caller can stop early."""
     depth = 0
-    for match in _TOKEN_RE.finditer(text):
-        group = match.lastgroup
-        if group in ("ws", "comment"):
-            continue
-        value = match.group()
-        if group == "punct":
-            if value == ")":
-                depth = max(depth - 1, 0)
-            yield Token("punct", value, match.start(), match.end(), depth)
-            if value == "(":
-                depth += 1
-            continue
-        kind: TokenKind = "string" if group in ("string", "heredoc") else "quoted" if group == "quoted" else "word"
-        yield Token(kind, value, match.start(), match.end(), depth)
+    heredocs = _Heredocs(data)
+    position: int | None = 0
+    while position is not None:
+        resume_at, position = position, None
+        for match in _TOKEN_RE.finditer(data, resume_at):
+            group, start = match.lastgroup, match.start()
+            if group == "block":
+                position = _block_comment_end(data, start)  # the scan resumes after it
+                if position is None:  # an error token for the engine, up to the end
+                    yield Token("punct", "/*", start, len(data), depth)
+                break
+            if group == "dollar":
+                kind, position = _dollar_token(data, start, heredocs)
+                yield Token(kind, data[start:position].decode("utf-8", "surrogateescape"), start, position, depth)
+                break
+            if group in ("ws", "comment"):
+                continue
+            value = match.group().decode("utf-8", "surrogateescape")
+            if group == "punct":
+                if value == ")":
+                    depth = max(depth - 1, 0)
+                yield Token("punct", value, start, match.end(), depth)
+                if value == "(":
+                    depth += 1
+                continue
+            yield Token(_KINDS.get(group, "word"), value, start, match.end(), depth)
 
 
-def leading_keyword(text: str) -> str:
-    for token in tokens(text):
+def leading_keyword(data: bytes) -> str:
+    for token in tokens(data):
         if token.kind == "word":
             return token.text.upper()
         return "SELECT" if token.text == "(" else ""
@@ -112,15 +193,11 @@ def _data_start(raw: bytes, after_format: int) -> int:
 
 
 def _split_insert(raw: bytes) -> Statement | None:
-    """Find `INSERT ... FORMAT x` and split off its data, lexing only the head of the body.
-
-    latin-1 maps every byte to one character, so offsets in the decoded head are byte offsets in the body and
-    binary data after the head cannot make the decoding fail.
-    """
-    head = raw[:_INSERT_HEAD_WINDOW].decode("latin-1")
+    """Find `INSERT ... FORMAT x` and split off its data, lexing only the head of the body (binary data after the
+    head is never lexed)."""
     before: Token | None = None
     keyword: Token | None = None
-    for token in tokens(head):
+    for token in tokens(raw[:_INSERT_HEAD_WINDOW]):
         if keyword is not None and _is_format_clause(before, keyword, token):
             # Not stripped: a `-- comment` right before FORMAT must keep its newline, or it would comment out
             # whatever the engine appends to the statement.
@@ -135,13 +212,13 @@ def _split_insert(raw: bytes) -> Statement | None:
     return None
 
 
-def _check_single_statement(text: str) -> str | None:
+def _check_single_statement(data: bytes) -> str | None:
     """Returns the output format of a trailing FORMAT clause; raises on a second statement."""
     output_format: str | None = None
     before: Token | None = None
     keyword: Token | None = None
     ended = False
-    for token in tokens(text):
+    for token in tokens(data):
         if ended and token.text != ";":
             raise ClickHouseError.raised_here(SYNTAX_ERROR, "Multi-statements are not allowed")
         if token.text == ";":
@@ -155,7 +232,7 @@ def _check_single_statement(text: str) -> str | None:
 
 def parse_statement(raw: bytes) -> Statement:
     """Split the full query bytes (URL `query` + newline + body) into what the engine call needs."""
-    kind = leading_keyword(raw[:_INSERT_HEAD_WINDOW].decode("latin-1"))
+    kind = leading_keyword(raw[:_INSERT_HEAD_WINDOW])
     if kind == "INSERT":
         try:
             split = _split_insert(raw)
@@ -167,7 +244,7 @@ def parse_statement(raw: bytes) -> Statement:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ClickHouseError.raised_here(BAD_ARGUMENTS, "Query is not valid UTF-8") from exc
-    return Statement(kind, text, output_format=_check_single_statement(text))
+    return Statement(kind, text, output_format=_check_single_statement(raw))
 
 
 def is_session_statement(kind: str) -> bool:

@@ -103,7 +103,7 @@ class ClickHouseTargets(Targets):
                 host=self._settings.clickhouse_server,
                 port=self._settings.ports.clickhouse,
                 username=self._settings.clickhouse_user,
-                password=self._settings.clickhouse_password,
+                password=self._settings.clickhouse_password.get_secret_value(),
             )
             await self._client.command(f"CREATE DATABASE IF NOT EXISTS {self._database}")
         return self._client

@@ -228,7 +228,7 @@ def test_authentication(server: ServerProcess) -> None:
     with pytest.raises(DatabaseError, match="AUTHENTICATION_FAILED") as wrong:
         connect(server, (ANALYST[0], "wrong"))
     assert wrong.value.code == 516
-    # No credentials means the `default` user with an empty password, as with clickhouse-server.
+    # No credentials means the `default` user with an empty password, as with clickhouse-server: refused.
     anonymous = httpx.post(server.url, content=b"SELECT 1")
     assert anonymous.status_code == 403
     assert anonymous.headers["X-ClickHouse-Exception-Code"] == "516"

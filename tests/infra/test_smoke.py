@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import Elasticsearch
 
+from infra.clickhouse.credentials import load as load_credentials
 from infra.services.connect import OUTBOX_ROUTER_CLASS, POSTGRES_CONNECTOR_CLASS
 from infra.services.postgres import dsn
 from infra.stack import Stack
@@ -117,7 +118,13 @@ def test_elasticsearch_index_and_search(stack: Stack) -> None:
 
 
 def test_clickhouse_create_insert_select_over_http(stack: Stack) -> None:
-    client = clickhouse_connect.get_client(host="127.0.0.1", port=stack.settings.ports.clickhouse)
+    users = load_credentials(stack.settings.clickhouse_users_file)  # generated when the stack set ClickHouse up
+    client = clickhouse_connect.get_client(
+        host="127.0.0.1",
+        port=stack.settings.ports.clickhouse,
+        username=users.writer_user,
+        password=users.writer_password.get_secret_value(),
+    )
     table = f"smoke_{uuid.uuid4().hex[:8]}"
     client.command(f"CREATE TABLE {table} (sku String, quantity UInt32) ENGINE = MergeTree ORDER BY sku")
     try:
