@@ -17,11 +17,14 @@ from fastapi import FastAPI
 
 from servicekit.tokens import TokenVerifier
 from streams.webhooks import routes as webhook_routes
+from streams.webhooks.cipher import secret_cipher
+from streams.webhooks.destinations import Resolver, destination_policy, system_resolver
 from streams.webhooks.postgres import MIGRATIONS_DIR as WEBHOOK_MIGRATIONS
 from streams.webhooks.postgres import open_registry
 from streams.webhooks.problems import WEBHOOK_ERRORS, webhook_problem
 from streams.webhooks.registry import WebhookRegistry
 from streams.webhooks.routes import WebhookServices, provide_services
+from streams.webhooks.settings import WebhookSettings
 from writer.api.app import Extension
 from writer.api.app import create_app as create_writer_app
 from writer.handlers import utc_now
@@ -38,29 +41,45 @@ def create_app(
     store: CommandStore | None = None,
     clock: Callable[[], datetime] = utc_now,
     webhooks: WebhookRegistry | None = None,
+    webhook_settings: WebhookSettings | None = None,
+    resolver: Resolver = system_resolver,
 ) -> FastAPI:
     """The app (also the uvicorn factory, reading settings from the env).
 
     With no `store`, the writer and the webhook registry both use the Postgres at `settings.database_url`, each
-    on its own pool. With a `store` (no database), `webhooks` is the registry; None: `/webhooks` answers 503."""
+    on its own pool. With a `store` (no database), `webhooks` is the registry; None: `/webhooks` answers 503.
+    `webhook_settings` (default: `CQRS_WEBHOOKS_*`) give dev mode and the secrets' key; `resolver` resolves the
+    hosts of registered URLs."""
     settings = settings or writer_settings()
-    extension = webhooks_extension(settings, registry=webhooks, on_database=store is None)
+    extension = webhooks_extension(
+        settings, webhook_settings or WebhookSettings(), registry=webhooks, on_database=store is None, resolver=resolver
+    )
     return create_writer_app(settings, store=store, clock=clock, extensions=[extension])
 
 
-def webhooks_extension(settings: WriterSettings, *, registry: WebhookRegistry | None, on_database: bool) -> Extension:
+def webhooks_extension(
+    settings: WriterSettings,
+    webhook_settings: WebhookSettings,
+    *,
+    registry: WebhookRegistry | None,
+    on_database: bool,
+    resolver: Resolver = system_resolver,
+) -> Extension:
     """`/webhooks` on the writer's app: the writer's tokens, and the registry in the write model's database (or
-    `registry` when `on_database` is False)."""
+    `registry` when `on_database` is False). On the database the app refuses to start without the secrets' key
+    (`MissingSecretKey`), outside dev mode."""
     tokens = TokenVerifier(settings)
+    destinations = destination_policy(dev_mode=webhook_settings.dev_mode, resolver=resolver)
+    cipher = secret_cipher(webhook_settings) if on_database else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not on_database:
-            provide_services(app, WebhookServices(tokens=tokens, registry=registry))
+        if cipher is None:
+            provide_services(app, WebhookServices(tokens=tokens, registry=registry, destinations=destinations))
             yield
             return
-        async with open_registry(settings.database_url, timeout_s=settings.pool_timeout_s) as postgres:
-            provide_services(app, WebhookServices(tokens=tokens, registry=postgres))
+        async with open_registry(settings.database_url, cipher, timeout_s=settings.pool_timeout_s) as postgres:
+            provide_services(app, WebhookServices(tokens=tokens, registry=postgres, destinations=destinations))
             yield
 
     return Extension(router=webhook_routes.router, lifespan=lifespan, problems=webhook_problem, errors=WEBHOOK_ERRORS)

@@ -28,8 +28,17 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaRunner(Runner):
-    def __init__(self, bootstrap: str, *, batch_size: int, batch_timeout_s: float, tick_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        batch_size: int,
+        batch_timeout_s: float,
+        tick_s: float = 1.0,
+        max_poll_interval_ms: int = 300_000,
+    ) -> None:
         self._bootstrap = bootstrap
+        self._max_poll_interval_ms = max_poll_interval_ms
         self._batch_size = batch_size
         self._batch_timeout_s = batch_timeout_s
         self._tick_s = tick_s
@@ -58,6 +67,7 @@ class KafkaRunner(Runner):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._batch_size,
+            max_poll_interval_ms=self._max_poll_interval_ms,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,12 +12,17 @@ from uuid import UUID
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from streams.webhooks import metrics
+from streams.webhooks import failures, metrics
+from streams.webhooks.destinations import DestinationPolicy, destination_policy
 from streams.webhooks.endpoints import Endpoint
+from streams.webhooks.errors import UnsafeDestination
 from streams.webhooks.settings import WebhookSettings
 from streams.webhooks.signature import signed_headers
+from streams.webhooks.transport import PinnedTransport
 
-Outcome = Literal["delivered", "failed", "parked", "held"]
+log = logging.getLogger(__name__)
+
+Outcome = Literal["delivered", "failed", "parked", "held", "deferred"]
 USER_AGENT = "cqrs-orders-webhooks/1"
 
 
@@ -31,7 +37,12 @@ class Delivery:
     version: int
     sequence: int
     source: str
+    """`topic:partition:offset` of the event."""
     body: bytes
+
+    @property
+    def partition(self) -> int:
+        return int(self.source.rsplit(":", 2)[1])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +54,7 @@ class Attempt:
     outcome: Outcome
     http_status: int | None = None
     error: str | None = None
+    """A category (`streams.webhooks.failures`), never an exception's text: the log is shown to API users."""
     duration_ms: float | None = None
 
     @property
@@ -55,16 +67,36 @@ class _Refused(Exception):
 
 
 class Sender:
-    """POSTs deliveries; one HTTP client per endpoint, so a slow endpoint's connections never block another's."""
+    """POSTs deliveries; one HTTP client per endpoint, so a slow endpoint's connections never block another's.
+    Connections go only to addresses `policy` allows, checked as they are made (`streams.webhooks.transport`)."""
 
-    def __init__(self, settings: WebhookSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        *,
+        policy: DestinationPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings = settings
+        self._policy = policy or destination_policy(dev_mode=settings.dev_mode)
         self._clock = clock
         self._clients: dict[UUID, httpx.AsyncClient] = {}
 
-    async def deliver(self, endpoint: Endpoint, delivery: Delivery, *, attempts: int) -> list[Attempt]:
-        """Try up to `attempts` times; the log of every try, the last one `delivered` if it went through."""
-        log: list[Attempt] = []
+    async def deliver(
+        self,
+        endpoint: Endpoint,
+        delivery: Delivery,
+        *,
+        attempts: int,
+        done: int = 0,
+        tried: list[Attempt] | None = None,
+    ) -> list[Attempt]:
+        """Try up to `attempts` times; the log of every try, the last one `delivered` if it went through.
+
+        `done` attempts were made before (numbering goes on from there); each try is appended to `tried` as it ends,
+        so a caller that cancels a delivery midway (a batch deadline) knows what was tried."""
+        tried = [] if tried is None else tried
+        start = len(tried)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts),
             wait=wait_exponential_jitter(
@@ -78,12 +110,12 @@ class Sender:
         try:
             async for attempt in retrying:
                 with attempt:
-                    log.append(await self._attempt(endpoint, delivery, len(log) + 1))
-                    if not log[-1].delivered:
+                    tried.append(await self._attempt(endpoint, delivery, done + len(tried) - start + 1))
+                    if not tried[-1].delivered:
                         raise _Refused
         except _Refused:
             pass  # every attempt failed: the log says how; the caller parks the delivery
-        return log
+        return tried[start:]
 
     async def _attempt(self, endpoint: Endpoint, delivery: Delivery, number: int) -> Attempt:
         headers = signed_headers(endpoint.secret, delivery.event_id, int(self._clock()), delivery.body)
@@ -92,12 +124,14 @@ class Sender:
         status: int | None = None
         error: str | None = None
         try:
+            self._policy.check_url(endpoint.url)  # registered before the rules, or the rules changed
             response = await self._client(endpoint).post(endpoint.url, content=delivery.body, headers=headers)
             status = response.status_code
             if not response.is_success:
-                error = f"HTTP {status}"
-        except httpx.HTTPError as failure:
-            error = f"{type(failure).__name__}: {failure}"[:500]
+                error = failures.http_status(status)
+        except (httpx.HTTPError, UnsafeDestination) as failure:
+            error = failures.category(failure)
+            log.info("webhook %s to endpoint %s: %s (%r)", delivery.event_id, endpoint.id, error, failure)
         elapsed = time.perf_counter() - started
         outcome: Outcome = "failed" if error else "delivered"
         metrics.ATTEMPTS.labels(str(endpoint.id), outcome).inc()
@@ -111,10 +145,12 @@ class Sender:
         client = self._clients.get(endpoint.id)
         if client is None:
             limit = self._settings.endpoint_concurrency
+            limits = httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
             client = httpx.AsyncClient(
+                transport=PinnedTransport(self._policy, limits=limits),
                 timeout=self._settings.timeout_s,
-                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
                 follow_redirects=False,  # a redirect could send the signed event elsewhere than registered
+                trust_env=False,  # no proxy from the environment: it would resolve and connect out of our sight
             )
             self._clients[endpoint.id] = client
         return client

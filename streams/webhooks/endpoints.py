@@ -11,6 +11,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from streams.webhooks.cipher import SecretCipher
+
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 
 _COLUMNS = "id, url, event_types, secret, created_at"
@@ -33,16 +35,17 @@ class Endpoint:
         return not self.event_types or event_type in self.event_types
 
 
-def _endpoint(row: TupleRow) -> Endpoint:
+def _endpoint(row: TupleRow, cipher: SecretCipher) -> Endpoint:
     endpoint_id, url, event_types, secret, created_at = row
-    return Endpoint(endpoint_id, url, frozenset(event_types), secret, created_at)
+    return Endpoint(endpoint_id, url, frozenset(event_types), cipher.open(secret), created_at)
 
 
 class EndpointDirectory:
     """Live endpoints, read again when the copy is older than `refresh_s` (registrations are rare, batches not)."""
 
-    def __init__(self, pool: Pool, refresh_s: float) -> None:
+    def __init__(self, pool: Pool, refresh_s: float, cipher: SecretCipher) -> None:
         self._pool = pool
+        self._cipher = cipher
         self._refresh_s = refresh_s
         self._endpoints: list[Endpoint] = []
         self._read_at: float | None = None
@@ -51,13 +54,13 @@ class EndpointDirectory:
         if self._read_at is None or time.monotonic() - self._read_at >= self._refresh_s:
             async with self._pool.connection() as conn:
                 rows = await (await conn.execute(_LIVE_ENDPOINTS)).fetchall()
-            self._endpoints = [_endpoint(row) for row in rows]
+            self._endpoints = [_endpoint(row, self._cipher) for row in rows]
             self._read_at = time.monotonic()
         return self._endpoints
 
 
-async def find_endpoint(pool: Pool, endpoint_id: UUID) -> Endpoint | None:
+async def find_endpoint(pool: Pool, endpoint_id: UUID, cipher: SecretCipher) -> Endpoint | None:
     """A live endpoint by id (None if unknown or deleted)."""
     async with pool.connection() as conn:
         row = await (await conn.execute(_ENDPOINT, (endpoint_id,))).fetchone()
-    return None if row is None else _endpoint(row)
+    return None if row is None else _endpoint(row, cipher)

@@ -26,3 +26,18 @@ class WebhookNotFound(WebhookError):
     def __init__(self, endpoint_id: str) -> None:
         super().__init__(f"no webhook endpoint {endpoint_id}")
         self.endpoint_id = endpoint_id
+
+
+class UnsafeDestination(WebhookError):
+    """A webhook URL that may not be delivered to: not https, or a host resolving to a private, loopback,
+    link-local, multicast, unspecified or cloud-metadata address (the routes answer 422 naming `url`)."""
+
+
+class MissingSecretKey(WebhookError):
+    """No key to encrypt the endpoints' signing secrets with (`CQRS_WEBHOOKS_SECRET_KEY`) outside dev mode."""
+
+    exit_code = 2
+
+
+class UnresolvableHost(UnsafeDestination):
+    """The URL's host does not resolve (at registration: 422 naming `url`; at delivery: `host not found`)."""

@@ -1,4 +1,5 @@
-"""What happened to deliveries, in Postgres: the delivery log (one row per attempt) and the DLQ of parked ones.
+"""What happened to deliveries, in Postgres: the delivery log (one row per attempt), the DLQ of parked ones, and
+the queue of deliveries deferred at a batch deadline (sent, in order, by the agent's next batches).
 
 An agent batch writes its log rows and parked deliveries in one transaction before its offsets are committed, so
 a parked delivery is durable before Kafka forgets the event for this consumer group.
@@ -40,6 +41,29 @@ WHERE (%(endpoint)s::uuid IS NULL OR endpoint_id = %(endpoint)s) AND (%(order)s:
 ORDER BY endpoint_id, order_id, version, sequence
 LIMIT %(limit)s
 """
+_DEFERRED = """
+SELECT endpoint_id, event_id, event_type, order_id, version, sequence, source, body, attempts
+FROM (
+    SELECT d.*, row_number() OVER (PARTITION BY d.endpoint_id, d.order_id ORDER BY d.version, d.sequence) AS place
+    FROM webhook_deferred d JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.deleted_at IS NULL
+    WHERE d.partition = ANY(%(partitions)s)
+) queued
+WHERE place <= %(per_sequence)s
+ORDER BY endpoint_id, order_id, version, sequence
+LIMIT %(limit)s
+"""
+# DELETE stops deliveries: what a deleted endpoint still had queued is dropped (its log keeps what was sent).
+_FORGET_DELETED = """
+DELETE FROM webhook_deferred d USING webhook_endpoints e WHERE e.id = d.endpoint_id AND e.deleted_at IS NOT NULL
+"""
+_DEFERRED_SEQUENCES = "SELECT DISTINCT endpoint_id, order_id FROM webhook_deferred WHERE endpoint_id = ANY(%s)"
+_DEFER = """
+INSERT INTO webhook_deferred (endpoint_id, event_id, event_type, order_id, version, sequence, source, partition, body,
+                              attempts)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (endpoint_id, event_id) DO UPDATE SET attempts = excluded.attempts
+"""
+_UNDEFER = "DELETE FROM webhook_deferred WHERE endpoint_id = %s AND event_id = %s"
 _UNPARK = "DELETE FROM webhook_parked WHERE endpoint_id = %s AND event_id = %s"
 _STILL_FAILING = """
 UPDATE webhook_parked SET attempts = attempts + %s, reason = %s WHERE endpoint_id = %s AND event_id = %s
@@ -56,6 +80,31 @@ class Parked:
     parked_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A delivery a batch deadline cut short, and the attempts it has had (its retries resume from there)."""
+
+    delivery: Delivery
+    attempts: int = 0
+
+
+async def deferred(conn: Connection, partitions: Iterable[int], *, per_sequence: int, limit: int) -> list[Deferred]:
+    """The head of the deferred queue of live endpoints, for events of these partitions (those this agent owns:
+    another agent of the group works the others'), in order per (endpoint, order)."""
+    await conn.execute(_FORGET_DELETED)
+    params = {"partitions": sorted(partitions), "per_sequence": per_sequence, "limit": limit}
+    rows = await (await conn.execute(_DEFERRED, params)).fetchall()
+    return [Deferred(_delivery(row[:8]), row[8]) for row in rows]
+
+
+async def deferred_sequences(conn: Connection, endpoints: Sequence[UUID]) -> set[tuple[UUID, str]]:
+    """The (endpoint, order) pairs with deferred deliveries: their new events queue behind them."""
+    if not endpoints:
+        return set()
+    rows = await (await conn.execute(_DEFERRED_SEQUENCES, (list(endpoints),))).fetchall()
+    return {(endpoint_id, order_id) for endpoint_id, order_id in rows}
+
+
 async def parked_sequences(conn: Connection, endpoints: Sequence[UUID], orders: Sequence[str]) -> set[tuple[UUID, str]]:
     """The (endpoint, order) pairs among these that have parked deliveries: their next events must wait too."""
     if not endpoints or not orders:
@@ -64,11 +113,21 @@ async def parked_sequences(conn: Connection, endpoints: Sequence[UUID], orders: 
     return {(endpoint_id, order_id) for endpoint_id, order_id in rows}
 
 
-async def record(conn: Connection, attempts: Iterable[Attempt], parked: Iterable[Parked]) -> None:
-    """Log the attempts and park the deliveries, all or nothing."""
+async def record(
+    conn: Connection,
+    attempts: Iterable[Attempt],
+    parked: Iterable[Parked],
+    *,
+    taken: Iterable[Delivery] = (),
+    deferred: Iterable[Deferred] = (),
+) -> None:
+    """Log the attempts, park the deliveries, take the deferred ones a batch settled (`taken`) out of the queue and
+    queue those it `deferred`: all or nothing."""
     async with conn.transaction(), conn.cursor() as cursor:
         await cursor.executemany(_LOG, [_log_row(attempt) for attempt in attempts])
         await cursor.executemany(_PARK, [_park_row(item) for item in parked])
+        await cursor.executemany(_UNDEFER, [(delivery.endpoint_id, delivery.event_id) for delivery in taken])
+        await cursor.executemany(_DEFER, [_defer_row(item) for item in deferred])
 
 
 async def list_parked(
@@ -111,10 +170,22 @@ def _park_row(item: Parked) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def _parked(row: TupleRow) -> Parked:
-    endpoint_id, event_id, event_type, order_id, version, sequence, source, body, reason, attempts, parked_at = row
-    delivery = Delivery(
+def _defer_row(item: Deferred) -> tuple[object, ...]:
+    delivery = item.delivery
+    return (
+        delivery.endpoint_id, delivery.event_id, delivery.event_type, delivery.order_id, delivery.version,
+        delivery.sequence, delivery.source, delivery.partition, delivery.body, item.attempts,
+    )  # fmt: skip
+
+
+def _delivery(row: TupleRow) -> Delivery:
+    endpoint_id, event_id, event_type, order_id, version, sequence, source, body = row
+    return Delivery(
         endpoint_id=endpoint_id, event_id=str(event_id), event_type=event_type, order_id=order_id, version=version,
         sequence=sequence, source=source, body=bytes(body),
     )  # fmt: skip
-    return Parked(delivery, reason, attempts, parked_at)
+
+
+def _parked(row: TupleRow) -> Parked:
+    *delivery, reason, attempts, parked_at = row
+    return Parked(_delivery(tuple(delivery)), reason, attempts, parked_at)

@@ -1,6 +1,6 @@
 """A reference webhook receiver (the demo and the tests use it), written the way the docs tell receivers to: verify
 with the helper, answer 2xx, and act once per `webhook-id`. It can fail the first attempts of every delivery on
-purpose, to show retries."""
+purpose, to show retries, or answer slowly (`delay_s`), to show a slow endpoint's deliveries deferred."""
 
 from __future__ import annotations
 
@@ -24,21 +24,27 @@ class Effect:
 
 
 class Receiver:
-    def __init__(self, secret: str, *, fail_first: int = 0, port: int = 0) -> None:
+    def __init__(
+        self, secret: str, *, fail_first: int = 0, port: int = 0, delay_s: float = 0.0, host: str = "127.0.0.1"
+    ) -> None:
         self.secret = secret
         self.fail_first = fail_first
+        self.delay_s = delay_s
+        self.host_headers: list[str] = []
+        """The `Host` header of every request, as sent."""
         self.attempts: Counter[str] = Counter()
         self.successes: Counter[str] = Counter()
         self.effects: list[Effect] = []
         """Applied once per webhook-id, in the order they were applied."""
         self.rejected_signatures = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/orders"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/hooks/orders"
 
     def __enter__(self) -> Receiver:
         self._thread.start()
@@ -49,6 +55,10 @@ class Receiver:
         self._server.server_close()
 
     def receive(self, headers: dict[str, str], body: bytes) -> int:
+        with self._lock:
+            self.host_headers.append(headers.get("host", ""))
+        if self.delay_s:
+            time.sleep(self.delay_s)  # a thread per request: only this request waits
         try:
             verify(self.secret, headers, body)
         except WebhookVerificationError:

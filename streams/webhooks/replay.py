@@ -12,6 +12,7 @@ from itertools import groupby
 from uuid import UUID
 
 from streams.webhooks import ledger
+from streams.webhooks.cipher import secret_cipher
 from streams.webhooks.delivery import Sender
 from streams.webhooks.endpoints import Endpoint, Pool, find_endpoint
 from streams.webhooks.settings import WebhookSettings
@@ -40,11 +41,12 @@ async def replay(
     report = ReplayReport()
     async with pool.connection() as conn:
         parked = await ledger.list_parked(conn, endpoint_id=endpoint_id, order_id=order_id)
+    cipher = secret_cipher(settings)
     sender = Sender(settings)
     try:
         for endpoint_key, of_endpoint in groupby(parked, key=lambda item: item.delivery.endpoint_id):
             sequences = [list(items) for _, items in groupby(of_endpoint, key=lambda item: item.delivery.order_id)]
-            endpoint = await find_endpoint(pool, endpoint_key)
+            endpoint = await find_endpoint(pool, endpoint_key, cipher)
             if endpoint is None:
                 kept = sum(map(len, sequences))
                 report.still_parked += kept

@@ -1,7 +1,9 @@
 """`/webhooks`: operators register the endpoints events are delivered to, and read each one's delivery log.
 
 The secret is shown once, in the answer to the registration (as Standard Webhooks providers do); listings never
-show it. DELETE stops deliveries at once (the agent re-reads the registry within seconds); the log stays.
+show it. A URL must be https to a public address (`destinations`): anything else is a 422 naming `url`. The delivery
+log shows errors as categories only (`failures.public`). DELETE stops deliveries at once (the agent re-reads the
+registry within seconds); the log stays.
 Routes render their JSON themselves (times in UTC with milliseconds, as every response of the APIs shows them);
 the response models document the shapes.
 
@@ -23,10 +25,12 @@ from starlette.responses import JSONResponse, Response
 
 from schemas.events import ORDER_EVENT_TYPES
 from servicekit.auth import BearerCredentials, principal_from
-from servicekit.errors import PermissionDenied
+from servicekit.errors import FieldError, InvalidRequest, PermissionDenied
 from servicekit.principals import Principal, Role
 from servicekit.tokens import TokenVerifier
-from streams.webhooks.errors import WebhookNotFound, WebhookStoreUnavailable
+from streams.webhooks import failures
+from streams.webhooks.destinations import DestinationPolicy
+from streams.webhooks.errors import UnsafeDestination, WebhookNotFound, WebhookStoreUnavailable
 from streams.webhooks.problems import problem_responses
 from streams.webhooks.registry import DeliveryLogEntry, WebhookEndpoint, WebhookRegistry
 from streams.webhooks.signature import InvalidSecret, new_secret, secret_key
@@ -40,6 +44,8 @@ class WebhookServices:
     """Verifies the bearer tokens: those of the API the routes are mounted on."""
     registry: WebhookRegistry | None
     """None when the app runs without a database (tests on an in-memory store): `/webhooks` answers 503."""
+    destinations: DestinationPolicy
+    """Which URLs may be registered: https to public addresses (the agent checks again at every connection)."""
 
 
 def provide_services(app: FastAPI, services: WebhookServices) -> None:
@@ -126,9 +132,12 @@ class DeliveryView(ApiModel):
     order_id: str
     version: int
     attempt: int
-    outcome: Literal["delivered", "failed", "parked", "held"]
+    outcome: Literal["delivered", "failed", "parked", "held", "deferred"]
     http_status: int | None
-    error: str | None
+    error: str | None = Field(
+        description="What went wrong, as a category: `timeout`, `connection refused`, `TLS error`, `host not found`,"
+        " `destination not allowed`, `connection error`, `HTTP status N`, or why the delivery was parked or deferred."
+    )
     duration_ms: float | None
     at: datetime
 
@@ -166,7 +175,11 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
     "", status_code=201, response_model=RegisteredWebhook, summary="Register an endpoint (operator)",
     responses=problem_responses(400, 401, 403, 422, 503),
 )  # fmt: skip
-async def register(body: RegisterWebhookBody, principal: Operator, webhooks: Registry) -> Response:
+async def register(body: RegisterWebhookBody, principal: Operator, webhooks: Registry, services: Services) -> Response:
+    try:
+        await services.destinations.check(str(body.url))
+    except UnsafeDestination as refused:
+        raise InvalidRequest([FieldError("url", str(refused))]) from None
     endpoint = WebhookEndpoint(
         id=uuid4(), url=str(body.url), event_types=tuple(dict.fromkeys(body.event_types)),
         description=body.description, secret=body.secret or new_secret(), created_by=principal.subject,
@@ -213,7 +226,7 @@ async def deliveries(
     _: Operator,
     webhooks: Registry,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    outcome: Annotated[Literal["delivered", "failed", "parked", "held"] | None, Query()] = None,
+    outcome: Annotated[Literal["delivered", "failed", "parked", "held", "deferred"] | None, Query()] = None,
 ) -> Response:
     endpoint = await _live(webhooks, webhook_id)
     entries, parked = await webhooks.deliveries(endpoint.id, limit=limit, outcome=outcome)
@@ -251,6 +264,6 @@ def _entry(entry: DeliveryLogEntry) -> dict[str, Any]:
     return {
         "eventId": str(entry.event_id), "eventType": entry.event_type, "orderId": entry.order_id,
         "version": entry.version, "attempt": entry.attempt, "outcome": entry.outcome,
-        "httpStatus": entry.http_status, "error": entry.error, "durationMs": entry.duration_ms,
+        "httpStatus": entry.http_status, "error": failures.public(entry.error), "durationMs": entry.duration_ms,
         "at": _iso_timestamp(entry.at),
     }  # fmt: skip

@@ -13,8 +13,9 @@ from streams.webhooks.settings import WebhookSettings
 def runner(settings: WebhookSettings) -> KafkaRunner:
     """The same runner the projections use: it commits a batch's offsets only after `process` returned."""
     return KafkaRunner(
-        settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=settings.batch_timeout_s
-    )
+        settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=settings.batch_timeout_s,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+    )  # fmt: skip
 
 
 def run_agent(settings: WebhookSettings) -> int:

@@ -17,8 +17,10 @@ from streams.webhooks.settings import WebhookSettings
 
 
 def agent_settings(**overrides: object) -> WebhookSettings:
-    """Fast retries and a private group; metrics off (the test process may run several agents)."""
+    """Fast retries and a private group; metrics off (the test process may run several agents); dev mode (the
+    receivers are plain http on loopback)."""
     defaults: dict[str, object] = {
+        "dev_mode": True,
         "group_id": f"webhooks-test-{uuid.uuid4().hex[:8]}",
         "max_attempts": 4,
         "backoff_initial_s": 0.05,
@@ -33,8 +35,11 @@ def agent_settings(**overrides: object) -> WebhookSettings:
 
 
 class AgentThread:
-    def __init__(self, settings: WebhookSettings) -> None:
+    def __init__(self, settings: WebhookSettings, *, start_at_end: bool = True) -> None:
+        """`start_at_end=False`: the group starts at the topic's beginning (a topic of the test's own; and a second
+        agent joining a group cannot commit its start)."""
         self.settings = settings
+        self._start_at_end = start_at_end
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="webhook-agent", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -66,7 +71,8 @@ class AgentThread:
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        await _start_group_at_end(self.settings)
+        if self._start_at_end:
+            await _start_group_at_end(self.settings)
         agent = await WebhookAgent.open(self.settings)
         self._ready.set()
         try:

@@ -1,11 +1,13 @@
 """The `/webhooks` routes as the writer's API serves them (the composition root's app, `cqrs.writer_api`), on an
 in-memory command store and registry: who may call them, what they refuse, and the problems they answer with.
-The end-to-end tests (`test_webhooks.py`) run the same app on Postgres."""
+The end-to-end tests (`test_webhooks.py`) run the same app on Postgres. Host names resolve through a stub: these
+tests send nothing anywhere."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +18,9 @@ from fastapi import FastAPI
 from cqrs.writer_api import create_app
 from servicekit.principals import Role
 from servicekit.tokens import mint_token
+from streams.webhooks.errors import MissingSecretKey
 from streams.webhooks.registry import DeliveryLogEntry, WebhookEndpoint
+from streams.webhooks.settings import WebhookSettings
 from writer.api.app import create_app as create_writer_app
 from writer.memory import InMemoryCommandStore
 from writer.settings import WriterSettings
@@ -32,6 +36,7 @@ class InMemoryRegistry:
     def __init__(self) -> None:
         self.endpoints: dict[UUID, WebhookEndpoint] = {}
         self.deleted: set[UUID] = set()
+        self.log: list[DeliveryLogEntry] = []
 
     async def register(self, endpoint: WebhookEndpoint) -> None:
         self.endpoints[endpoint.id] = endpoint
@@ -51,7 +56,21 @@ class InMemoryRegistry:
     async def deliveries(
         self, endpoint_id: UUID, *, limit: int, outcome: str | None = None
     ) -> tuple[list[DeliveryLogEntry], int]:
-        return [], 0
+        return self.log[:limit], 0
+
+
+RESOLVED = {"erp.example.com": "93.184.215.14", "example.com": "93.184.215.14", "rebind.example.com": "10.0.0.8",
+            "imds.example.com": "169.254.169.254", "v6.example.com": "fd00:ec2::254"}  # fmt: skip
+
+
+async def stub_resolver(host: str, port: int) -> list[str]:
+    """DNS as these tests need it, without asking any server."""
+    if host not in RESOLVED:
+        raise OSError("not found")
+    return [RESOLVED[host]]
+
+
+PRODUCTION = WebhookSettings(dev_mode=False)
 
 
 @pytest.fixture
@@ -78,8 +97,16 @@ async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def client(settings: WriterSettings) -> AsyncIterator[httpx.AsyncClient]:
-    async with served(create_app(settings, store=InMemoryCommandStore(), webhooks=InMemoryRegistry())) as http:
+def registry() -> InMemoryRegistry:
+    return InMemoryRegistry()
+
+
+@pytest.fixture
+async def client(settings: WriterSettings, registry: InMemoryRegistry) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        settings, store=InMemoryCommandStore(), webhooks=registry, webhook_settings=PRODUCTION, resolver=stub_resolver
+    )
+    async with served(app) as http:
         yield http
 
 
@@ -172,3 +199,64 @@ async def test_the_writer_serves_webhooks_only_as_the_composition_root_mounts_th
         "/webhooks", "/webhooks/{webhookId}", "/webhooks/{webhookId}/deliveries",
     }  # fmt: skip
     assert paths["/webhooks"]["post"]["security"] == [{"HTTPBearer": []}]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://imds.example.com/latest/meta-data/", "https://v6.example.com/", "https://rebind.example.com/hooks",
+        "https://169.254.169.254/latest/meta-data/", "https://[fd00:ec2::254]/", "https://10.0.0.1/hooks",
+        "https://127.0.0.1:8443/hooks", "https://localhost/hooks", "https://metadata.google.internal/",
+        "https://nowhere.example.com/hooks", "http://erp.example.com/hooks", "http://127.0.0.1:8080/hooks",
+    ],
+)  # fmt: skip
+async def test_ssrf_a_url_to_an_internal_or_metadata_address_or_plain_http_is_refused_naming_the_url(
+    client: httpx.AsyncClient, auth: Auth, registry: InMemoryRegistry, url: str
+) -> None:
+    response = await client.post("/webhooks", json={"url": url}, headers=auth())
+    problem = assert_problem(response, 422, "validation-failed")
+    assert [error["field"] for error in problem["errors"]] == ["url"]
+    assert not any(address in problem["errors"][0]["message"] for address in ("10.0.0.8", "169.254", "fd00"))
+    assert registry.endpoints == {}
+
+
+async def test_dev_mode_registers_plain_http_loopback_receivers(settings: WriterSettings, auth: Auth) -> None:
+    app = create_app(
+        settings, store=InMemoryCommandStore(), webhooks=InMemoryRegistry(),
+        webhook_settings=WebhookSettings(dev_mode=True), resolver=stub_resolver,
+    )  # fmt: skip
+    async with served(app) as http:
+        created = await http.post("/webhooks", json={"url": "http://127.0.0.1:9/hooks"}, headers=auth())
+        assert created.status_code == 201, created.text
+        refused = await http.post("/webhooks", json={"url": "http://erp.example.com/hooks"}, headers=auth())
+        assert refused.status_code == 422
+
+
+async def test_delivery_log_errors_never_echo_network_details(
+    client: httpx.AsyncClient, auth: Auth, registry: InMemoryRegistry
+) -> None:
+    created = (await client.post("/webhooks", json={"url": "https://erp.example.com/h"}, headers=auth())).json()
+    stored = [
+        "timeout", "HTTP status 503", "deferred: batch deadline",
+        "ConnectError: [Errno 111] Connect call failed ('10.20.30.40', 443)",  # as logged before the categories
+        "ConnectTimeout: internal-lb.corp.local:443",
+    ]  # fmt: skip
+    registry.log = [logged(error) for error in stored]
+    log = (await client.get(f"/webhooks/{created['id']}/deliveries", headers=auth())).json()
+    assert [entry["error"] for entry in log["data"]] == [
+        "timeout", "HTTP status 503", "deferred: batch deadline", "delivery failed", "delivery failed",
+    ]  # fmt: skip
+
+
+def logged(error: str) -> DeliveryLogEntry:
+    return DeliveryLogEntry(
+        event_id=UUID(UNKNOWN), event_type="OrderCreated", order_id="o-1", version=1, attempt=1, outcome="failed",
+        http_status=None, error=error, duration_ms=1.0, at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def test_the_writer_refuses_to_start_without_a_secret_key_outside_dev_mode(settings: WriterSettings) -> None:
+    with pytest.raises(MissingSecretKey, match="CQRS_WEBHOOKS_SECRET_KEY"):
+        create_app(settings, webhook_settings=WebhookSettings(dev_mode=False))
+    with pytest.raises(MissingSecretKey, match="Fernet"):
+        create_app(settings, webhook_settings=WebhookSettings(dev_mode=False, secret_key="not-a-key"))
