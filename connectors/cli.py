@@ -13,7 +13,7 @@ from rich.table import Table
 from connectors import config as configs
 from connectors.client import ConnectClient
 from connectors.settings import ConnectorSettings
-from connectors.slots import slot_state
+from connectors.slots import SlotState, slot_state
 from connectors.topics import ensure_topics, load_specs
 
 app = typer.Typer(help="Debezium / Kafka Connect connectors, configured as data under connectors/configs/.")
@@ -77,6 +77,7 @@ def status(name: NameArg) -> None:
         trace = (task.get("trace") or "").splitlines()[:1]
         table.add_row(f"task {task['id']}", task["state"], task.get("worker_id", ""), "".join(trace))
     slot_name = connector.config.get("slot.name")
+    warning = None
     if slot_name:
         try:
             slot = slot_state(settings.postgres_dsn, slot_name)
@@ -86,12 +87,20 @@ def status(name: NameArg) -> None:
             if slot is None:
                 table.add_row(f"slot {slot_name}", "missing", "", "")
             else:
-                detail = f"lag {slot.lag_bytes:,} B, retained {slot.retained_bytes:,} B, wal {slot.wal_status}"
-                table.add_row(f"slot {slot_name}", "active" if slot.active else "inactive", "", detail)
+                table.add_row(f"slot {slot_name}", "active" if slot.active else "inactive", "", _slot_detail(slot))
+                warning = slot.warning()
     console.print(table)
+    if warning:
+        console.print(f"[bold red]warning:[/] {warning}; the writer refuses commands (503) until the relay catches up")
     tasks_running = all(task["state"] == "RUNNING" for task in state["tasks"])
     if state["connector"]["state"] != "RUNNING" or not tasks_running:
         raise typer.Exit(1)
+
+
+def _slot_detail(slot: SlotState) -> str:
+    safe = slot.retention.safe_bytes
+    headroom = "no limit" if safe is None else f"{safe:,} B left before it is invalidated"
+    return f"lag {slot.lag_bytes:,} B, retained {slot.retained_bytes:,} B ({headroom}), wal {slot.wal_status}"
 
 
 @app.command()

@@ -20,11 +20,12 @@ class ConnectorSettings(BaseSettings):
     # How Connect (not this CLI) reaches Postgres: the same on loopback, `postgres` inside compose.
     postgres_host: str = "127.0.0.1"
     postgres_port: int = Ports().postgres
-    postgres_user: str = "postgres"
+    # Debezium's own role (writer migration 0008_service_roles): REPLICATION, the published tables, its heartbeat.
+    postgres_user: str = "cqrs_relay"
     postgres_password: str = ""
     postgres_database: str = "orders"
     # How this CLI reaches Postgres, to report the replication slot's lag.
-    postgres_dsn: str = f"host=127.0.0.1 port={Ports().postgres} user=postgres dbname=orders connect_timeout=3"
+    postgres_dsn: str = f"host=127.0.0.1 port={Ports().postgres} user=cqrs_relay dbname=orders connect_timeout=3"
     request_timeout_s: float = 30.0
     config_dir: Path = CONFIG_DIR
     topics_file: Path = TOPICS_FILE

@@ -225,7 +225,7 @@ def run(rates: list[int], seconds: float, max_events: int) -> None:
         with console.status(f"{rate} commands/s…"):
             rows.append(asyncio.run(_latency_at(rate, seconds, writer_url, token, connector.kafka_bootstrap)))
     with console.status(f"relaying {max_events:,} outbox rows…"):
-        rows.append(asyncio.run(_max_rate(max_events, 500, connector.postgres_dsn, connector.kafka_bootstrap)))
+        rows.append(asyncio.run(_max_rate(max_events, 500, WriterSettings().database_url, connector.kafka_bootstrap)))
     config_file = connector.config_dir / "orders-outbox.yaml"
     report(
         "relay",

@@ -19,6 +19,7 @@ from connectors.slots import slot_state
 from connectors.tail import EventsTail
 from cqrs.apps import pipeline_stack
 from infra.process import kill_hard
+from infra.services.postgres import dsn as postgres_dsn
 from infra.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -137,7 +138,7 @@ def test_killing_connect_mid_stream_loses_no_event(relay: Stack, api: httpx.Clie
 def test_an_idle_slot_keeps_confirming_through_heartbeats(relay: Stack) -> None:
     """Other tables keep writing WAL while no order changes: the heartbeat lets the slot confirm past it."""
     dsn = ConnectorSettings().postgres_dsn
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(postgres_dsn(relay.settings.ports.postgres), autocommit=True) as conn:  # the owner: DDL
         conn.execute("CREATE TABLE IF NOT EXISTS unrelated_churn (id serial PRIMARY KEY, filler text)")
         before = slot_state(dsn, SLOT)
         assert before is not None

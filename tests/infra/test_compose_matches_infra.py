@@ -37,8 +37,21 @@ def properties(path: Path) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
+# The only ports published on every host interface: the two APIs. Everything else binds the host's loopback.
+PUBLIC_SERVICES = {"writer", "readapi"}
+
+
+def port_mappings(service: str) -> list[tuple[str, str]]:
+    """(host address, host port or range) of each `ports:` entry; no address means every interface."""
+    mappings = []
+    for mapping in SERVICES[service].get("ports", []):
+        parts = str(mapping).split(":")
+        mappings.append((parts[0] if len(parts) == 3 else "0.0.0.0", parts[-2]))
+    return mappings
+
+
 def host_ports(service: str) -> set[int]:
-    return {int(mapping.split(":")[0]) for mapping in SERVICES[service].get("ports", [])}
+    return {int(port.split("-")[0]) for _, port in port_mappings(service)}
 
 
 def image_tag(service: str) -> str:
@@ -58,6 +71,23 @@ def pom_property(pom: str, name: str) -> str:
 def test_every_native_service_has_a_compose_service_on_the_same_host_port(service: str) -> None:
     default_port = Ports.model_fields[service].default  # the defaults, whatever this shell overrides
     assert default_port in host_ports(COMPOSE_NAME[service])
+
+
+def test_only_the_two_apis_are_published_beyond_the_hosts_loopback() -> None:
+    """A store, Connect's REST API or a metrics port on every interface would be reachable from the network
+    without any authentication (trust auth, no Kafka/Redis/Elasticsearch security)."""
+    exposed = {service for service in SERVICES for address, _ in port_mappings(service) if address != "127.0.0.1"}
+    assert exposed == PUBLIC_SERVICES
+
+
+def test_apps_connect_to_postgres_as_their_own_roles() -> None:
+    def user(service: str, variable: str) -> str:
+        url = str(SERVICES[service]["environment"][variable])
+        return url.split("://", 1)[1].split("@", 1)[0]
+
+    assert user("writer", "CQRS_WRITER_DATABASE_URL") == "cqrs_writer"
+    assert user("readapi", "CQRS_READAPI_DATABASE_URL") == "cqrs_readapi"
+    assert user("migrate", "CQRS_WRITER_MIGRATION_DATABASE_URL") == "postgres"  # the owner runs the DDL
 
 
 def test_image_versions_match_the_pinned_native_versions() -> None:
@@ -125,3 +155,39 @@ def test_elasticsearch_settings_match() -> None:
     from infra.services.elasticsearch import HEAP
 
     assert heap == HEAP.split()
+
+
+def test_clickhouse_users_match() -> None:
+    """clickhouse-server gets the native service's two users: `default` (the streams worker's) with a password, and a
+    read-only `analyst` with the same limits; passwords come from the environment, never from the file."""
+    from infra.clickhouse.config import ServerSettings
+
+    defaults = {name: field.default for name, field in ServerSettings.model_fields.items()}
+    environment = SERVICES["clickhouse"]["environment"]
+    assert "CLICKHOUSE_SKIP_USER_SETUP" not in environment  # that would leave `default` without a password
+    assert environment["CLICKHOUSE_USER"] == defaults["writer_user"]
+    users_xml = REPO_ROOT / "infra" / "docker" / "clickhouse-analyst.xml"
+    assert (
+        f"./{users_xml.relative_to(REPO_ROOT)}:/etc/clickhouse-server/users.d/analyst.xml:ro"
+        in (SERVICES["clickhouse"]["volumes"])
+    )
+    root = ET.parse(users_xml).getroot()
+    (analyst,) = root.findall("users/*")
+    assert analyst.tag == defaults["analyst_user"]
+    password = analyst.find("password")
+    assert password is not None
+    assert not (password.text or "").strip()
+    profile = root.find(f"profiles/{analyst.findtext('profile')}")
+    assert profile is not None
+    assert profile.findtext("readonly") == "1"
+    for setting in ("max_execution_time", "max_memory_usage", "max_result_bytes"):
+        native = defaults[f"analyst_{setting}_s" if setting == "max_execution_time" else f"analyst_{setting}"]
+        assert profile.findtext(setting) == str(native), setting
+    writer_variable = re.fullmatch(r"\$\{(\w+):\?.+\}", environment["CLICKHOUSE_PASSWORD"])
+    analyst_variable = re.fullmatch(r"\$\{(\w+):\?.+\}", environment[password.get("from_env", "")])
+    assert writer_variable is not None  # required variables: compose refuses to start without them
+    assert analyst_variable is not None
+    streams, readapi = SERVICES["streams"]["environment"], SERVICES["readapi"]["environment"]
+    assert streams["CQRS_STREAMS_CLICKHOUSE_PASSWORD"] == environment["CLICKHOUSE_PASSWORD"]
+    assert readapi["CQRS_READAPI_CLICKHOUSE_PASSWORD"] == environment[password.get("from_env", "")]
+    assert "CQRS_STREAMS_CLICKHOUSE_PASSWORD" not in readapi  # the read API never holds the writer's password

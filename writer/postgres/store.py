@@ -36,6 +36,7 @@ from writer.ports import (
 )
 from writer.postgres import sql
 from writer.postgres.rows import order_from_row, order_params
+from writer.postgres.slot_guard import SlotGuard
 
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 Connection = AsyncConnection[TupleRow]
@@ -44,11 +45,16 @@ Connection = AsyncConnection[TupleRow]
 class PostgresCommandStore:
     """Runs each command in one transaction on a connection from `pool` (which the caller opens and closes)."""
 
-    def __init__(self, pool: Pool, *, new_event_id: Callable[[], UUID] = uuid4) -> None:
+    def __init__(
+        self, pool: Pool, *, new_event_id: Callable[[], UUID] = uuid4, slot_guard: SlotGuard | None = None
+    ) -> None:
         self._pool = pool
         self._new_event_id = new_event_id
+        self._slot_guard = slot_guard
 
     async def execute(self, request: CommandRequest, decide: Decider) -> Accepted | Replayed:
+        if self._slot_guard is not None:
+            self._slot_guard.check()  # RelayAtRisk: the relay could lose this command's events
         try:
             return await self._execute(request, decide)
         except psycopg.errors.UniqueViolation as error:
