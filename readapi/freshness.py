@@ -1,4 +1,9 @@
-"""Freshness from the streams checkpoint mirror in Redis (layout: `streams.contract.MirrorKeys`), read-only.
+"""Freshness from the streams checkpoint mirror in Redis (layout: `streams.contract.MirrorKeys`).
+
+The read API only reads the mirror, with one exception: Redis is a cache, not the truth, so when it lost an order's
+version (a restart, an eviction) the read flow takes the version from the store's document and fills the gap
+(`fill`, never overwriting what a worker wrote), which makes that order cacheable again. While Redis is away the
+lookups answer "unknown" (no generation, no version) instead of failing: reads go to the stores, uncached.
 
 Each read is one Lua call, so a request pays one round trip for "which generation, which version" however many keys
 that touches; the detail lookup also fetches the cached answer for that exact version in the same call, which makes
@@ -7,12 +12,16 @@ a cache hit cost one Redis round trip in all.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from readapi.ports import ViewPosition
 from streams.contract import UPDATED_AT, MirrorKeys, decode_partition
+
+log = logging.getLogger(__name__)
 
 # A generation's key is ARGV[head] .. generation .. ARGV[tail] (`MirrorKeys.around_generation`).
 _POSITION = """
@@ -32,6 +41,14 @@ if not version then return {generation, false, false} end
 return {generation, version, redis.call('GET', ARGV[5] .. ':g' .. generation .. ':' .. ARGV[4] .. ':v' .. version)}
 """
 
+# HSETNX: a worker's HSET always wins, so a reader can never move a version back.
+_FILL = """
+local generation = redis.call('GET', ARGV[1])
+if not generation then return false end
+redis.call('HSETNX', ARGV[2] .. generation .. ARGV[3], ARGV[4], ARGV[5])
+return generation
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class DetailLookup:
@@ -49,6 +66,7 @@ class CheckpointMirror:
         self._keys: dict[str, MirrorKeys] = {}
         self._position = redis.register_script(_POSITION)
         self._detail = redis.register_script(_DETAIL)
+        self._fill = redis.register_script(_FILL)
 
     def keys(self, projection: str) -> MirrorKeys:
         keys = self._keys.get(projection)
@@ -66,18 +84,38 @@ class CheckpointMirror:
     async def detail(self, projection: str, order_id: str, *, cache_prefix: str) -> DetailLookup:
         keys = self.keys(projection)
         head, tail = keys.around_generation("versions")
-        generation, version, cached = await self._detail(args=[keys.active, head, tail, order_id, cache_prefix])
+        try:
+            generation, version, cached = await self._detail(args=[keys.active, head, tail, order_id, cache_prefix])
+        except RedisError as error:
+            log.warning("mirror.detail_failed error=%r", error)
+            return DetailLookup(generation=None, applied_version=None, cached=None)
         return DetailLookup(
             generation=int(generation) if generation else None,
             applied_version=int(version) if version else None,
             cached=cached if cache_prefix and cached else None,
         )
 
+    async def fill(self, projection: str, order_id: str, version: int) -> DetailLookup:
+        """Record the store's `version` of an order the mirror does not know (unless a worker wrote one meanwhile);
+        the lookup names the active generation (None while Redis has not got it back: nothing can be cached)."""
+        keys = self.keys(projection)
+        head, tail = keys.around_generation("versions")
+        try:
+            generation = await self._fill(args=[keys.active, head, tail, order_id, str(version)])
+        except RedisError as error:
+            log.warning("mirror.fill_failed error=%r", error)
+            generation = None
+        return DetailLookup(generation=int(generation) if generation else None, applied_version=version, cached=None)
+
     async def position(self, projection: str) -> ViewPosition:
         keys = self.keys(projection)
         head, partitions = keys.around_generation("partitions")
         _, stats = keys.around_generation("stats")
-        generation, flat, flushed = await self._position(args=[keys.active, head, partitions, stats, UPDATED_AT])
+        try:
+            generation, flat, flushed = await self._position(args=[keys.active, head, partitions, stats, UPDATED_AT])
+        except RedisError as error:
+            log.warning("mirror.position_failed error=%r", error)
+            return ViewPosition(generation=None, position=0, last_event_ms=None, flushed_ms=None)
         offsets = 0
         newest: int | None = None
         for value in flat[1::2]:

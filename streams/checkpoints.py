@@ -4,7 +4,9 @@ Kafka's committed offsets stay the truth for resuming; this mirror exists for re
 store, because readers need one cheap place for all three projections (the read API's cache and its `minVersion`
 wait are in Redis already), because pub/sub wakes waiting readers without polling, and because a store-side mirror
 would cost a second write per batch in stores that are slow at small writes (FerretDB, ClickHouse). Losing Redis
-loses no data: the next flush writes the mirror again, and each store document carries its own version.
+loses no data: the live worker puts the active generation back at its next flush or tick (`restore_active`), the next
+flush writes positions and versions again, and each store document carries its own version, which the read API falls
+back to (and fills in) for an order the mirror no longer knows.
 
 The keys and the values readers parse are the read-model contract's (`streams.contract.MirrorKeys`): the active
 generation, per generation the partitions' next offsets, the orders' applied versions and stats, and the channel
@@ -26,7 +28,8 @@ from redis.asyncio import Redis
 
 from streams.contract import UPDATED_AT, MirrorKeys, decode_partition, encode_partition
 
-# Only the active generation announces: the check and the publish are one atomic step.
+# Only the active generation announces: the check and the publish are one atomic step. A worker that activated its
+# generation (ARGV[9] = '1') puts the pointer back if Redis lost it, or nothing would ever announce again.
 _RECORD = """
 local partitions = cjson.decode(ARGV[2])
 for partition, position in pairs(partitions) do redis.call('HSET', KEYS[2], partition, position) end
@@ -41,6 +44,7 @@ if #args > 0 then redis.call('HSET', KEYS[3], unpack(args)) end
 local counts = cjson.decode(ARGV[4])
 for name, count in pairs(counts) do redis.call('HINCRBY', KEYS[4], name, count) end
 redis.call('HSET', KEYS[4], 'rate', ARGV[5], ARGV[8], ARGV[6], 'parked', ARGV[7])
+if ARGV[9] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'NX') end
 if next(versions) ~= nil and redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PUBLISH', KEYS[5], ARGV[3])
   return 1
@@ -85,6 +89,7 @@ class Checkpoints:
         self._keys = MirrorKeys(prefix, projection)
         self._record = redis.register_script(_RECORD)
         self._applied_version = redis.register_script(_APPLIED_VERSION)
+        self._claimed: int | None = None
 
     @property
     def channel(self) -> str:
@@ -107,12 +112,21 @@ class Checkpoints:
             str(int(time.time() * 1000)),
             str(flushed.parked_now),
             UPDATED_AT,
+            "1" if generation == self._claimed else "0",
         ]
         return bool(await self._record(keys=[*keys, self.channel], args=args))
 
     async def activate(self, generation: int) -> None:
-        """Make `generation` the one that announces and that readers' version lookups use."""
+        """Make `generation` the one that announces and that readers' version lookups use; from now on this mirror
+        also puts it back whenever Redis lost it (restart, eviction), even if this call itself fails."""
+        self._claimed = generation
         await self._redis.set(self._keys.active, str(generation))
+
+    async def restore_active(self) -> bool:
+        """Put the activated generation back if Redis lost it (an idle worker has no flush to do it); True if it did."""
+        if self._claimed is None:
+            return False
+        return bool(await self._redis.set(self._keys.active, str(self._claimed), nx=True))
 
     async def active(self) -> int | None:
         value = await self._redis.get(self._keys.active)

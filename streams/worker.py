@@ -124,6 +124,16 @@ class ProjectionWorker:
             if active is not None and active != self.generation:
                 log.warning("%s: readers moved to generation %d; %d stops", self.name, active, self.generation)
                 self.retired.set()
+            elif active == self.generation:
+                await self._restore_mirror()
+
+    async def _restore_mirror(self) -> None:
+        """Redis restarted (or evicted the pointer) while no event came: put it back so readers cache and are woken."""
+        try:
+            if await self.checkpoints.restore_active():
+                log.warning("%s: Redis had lost the active generation; restored %d", self.name, self.generation)
+        except Exception as error:  # Redis still away: the next tick tries again
+            log.warning("%s: cannot restore the active generation in Redis (%r)", self.name, error)
 
     def assigned(self, partitions: set[int]) -> None:
         self.engine.owned = set(partitions)

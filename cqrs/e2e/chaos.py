@@ -12,6 +12,11 @@ converge to the reference model built from the 202 answers, within `converge_s`:
 
 If the connector's task is FAILED after a restart, the scenario restarts it as an operator would
 (`cqrs connectors register` does the same) and reports that it had to.
+
+The `redis` scenario loses the checkpoint mirror, the cache and every pub/sub subscription (Redis keeps nothing on
+disk). Besides the checks above, once Redis is back a `minVersion` read of an order applied before the kill must
+answer at once and fresh (from the store's own version), and read-your-writes answers must be fresh and woken by
+announcements again within 10 s (`cqrs.e2e.reads`).
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from connectors.client import ConnectClient
 from connectors.settings import ConnectorSettings
 from cqrs.apps import pipeline_stack
 from cqrs.e2e.bench import Target, client
 from cqrs.e2e.load import LoadResult, OpenLoop
 from cqrs.e2e.mix import CommandMix
+from cqrs.e2e.reads import ReadsAfterRestart, probe
 from cqrs.e2e.reference import Reference
 from cqrs.e2e.wire import WireReport, end_offsets, read_since
 from infra.process import kill_hard
@@ -36,7 +44,9 @@ from streams.peek import ReadModels, Shown
 from streams.projections import PROJECTIONS
 
 log = logging.getLogger(__name__)
-SCENARIOS = ("connect", "kafka", "streams", "readapi", "postgres")
+KNOWN_BEFORE_S = 3.0
+"""The `redis` scenario reads an order accepted at least this long before the kill (so applied by then)."""
+SCENARIOS = ("connect", "kafka", "streams", "readapi", "postgres", "redis")
 CONNECTOR = "orders-outbox"
 
 
@@ -52,11 +62,14 @@ class ScenarioResult:
     converged_per_store_s: dict[str, float] = field(default_factory=dict)
     connector_restarted: bool = False
     restart_s: float = 0.0
+    reads: ReadsAfterRestart | None = None
+    """What readers saw after the restart (the `redis` scenario)."""
 
     @property
     def ok(self) -> bool:
         return (
-            self.lost_on_wire == 0
+            (self.reads is None or self.reads.ok)
+            and self.lost_on_wire == 0
             and not any(self.doubled.values())
             and not any(self.lost.values())
             and self.converged_s is not None
@@ -79,6 +92,7 @@ class ScenarioResult:
             "converged s": round(self.converged_s, 1) if self.converged_s is not None else "no",
             **{f"{name} converged s": round(s, 1) for name, s in self.converged_per_store_s.items()},
             "connector restarted": "yes" if self.connector_restarted else "no",
+            **(self.reads.row() if self.reads is not None else {}),
             "verdict": "ok" if self.ok else "FAILED",
         }
 
@@ -100,17 +114,25 @@ async def run_scenario(
     bootstrap = f"127.0.0.1:{settings.ports.kafka}"
     since = await end_offsets(bootstrap)
     reference = Reference()
-    async with client(target) as http:
+    readers = service == "redis"
+    if readers:
+        await asyncio.to_thread(pipeline_stack(settings, ["readapi"]).up)
+    async with client(target) as http, _reader(settings) as reader:
         load = asyncio.create_task(
             OpenLoop(http, reference, CommandMix(reference, seed=len(service))).run(rate, seconds)
         )
-        await asyncio.sleep(seconds / 3)
+        await asyncio.sleep(max(seconds / 3 - KNOWN_BEFORE_S, 0))
+        known = _known_order(reference)  # accepted long enough before the kill to be applied by then
+        await asyncio.sleep(min(KNOWN_BEFORE_S, seconds / 3))
         started = time.monotonic()
         await asyncio.to_thread(_kill, settings, service)
         await asyncio.sleep(down_s)
         connector_restarted = await asyncio.to_thread(_restart, settings, service)
         restart_s = time.monotonic() - started
-        result = ScenarioResult(service, await load, connector_restarted=connector_restarted, restart_s=restart_s)
+        reads = await probe(http, reader, known, up_at=time.monotonic()) if readers and known else None
+        result = ScenarioResult(
+            service, await load, connector_restarted=connector_restarted, restart_s=restart_s, reads=reads
+        )
     want = reference.expected()
     waited = time.monotonic()
     seen = await _converge(target, want, converge_s, result.converged_per_store_s)
@@ -122,6 +144,20 @@ async def run_scenario(
     result.wire = await read_since(bootstrap, since, set(want))
     result.lost_on_wire = len(reference.versions() - result.wire.versions)
     return result
+
+
+def _reader(settings: StackSettings) -> httpx.AsyncClient:
+    from readapi.settings import ReadApiSettings
+    from servicekit.principals import Role
+    from servicekit.tokens import mint_token
+
+    token = mint_token(ReadApiSettings(), subject="chaos", roles=[Role.STAFF])
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ports.readapi}", headers=headers, timeout=30)
+
+
+def _known_order(reference: Reference) -> tuple[str, int] | None:
+    return next(((order.order_id, order.version) for order in reference.orders.values() if order.version), None)
 
 
 def _kill(settings: StackSettings, service: str) -> None:
@@ -179,7 +215,7 @@ def run(services: list[str], rate: int, seconds: float, down_s: float, converge_
     settings = stack_settings()
     with console.status("starting the pipeline (stack, writer, projections, connector)…"):
         target = prepare(settings)
-        if "readapi" in services and available(settings, "readapi"):
+        if {"readapi", "redis"} & set(services) and available(settings, "readapi"):
             pipeline_stack(settings, ["readapi"]).up()
     results = []
     for service in services:

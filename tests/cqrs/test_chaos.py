@@ -37,3 +37,8 @@ def test_a_killed_service_loses_and_doubles_nothing(target: Target, pipeline: St
     assert result.converged_s is not None, f"not converged: lost {result.lost}, doubled {result.doubled}"
     assert not any(result.doubled.values())
     assert not any(result.lost.values())
+    if service == "redis":  # Redis is a cache: readers recover by themselves, and the store answers meanwhile
+        assert result.reads is not None
+        assert result.reads.known_order_fresh, result.reads.row()
+        assert (result.reads.known_order_s or 99) < 0.5, result.reads.row()  # answered at once from the store
+        assert (result.reads.fresh_again_s or 99) <= 10, result.reads.row()
