@@ -15,6 +15,10 @@ from infra.services.base import Service
 from infra.settings import StackSettings
 from infra.stack import Stack
 
+# The stack's apps serve on loopback and trust the built-in dev token secret, explicitly: without it (and without a
+# secret of their own, `CQRS_WRITER_JWT_SECRET`, …) they refuse to start.
+DEV_TOKENS = {"CQRS_DEV_MODE": "1"}
+
 
 class WriterApi(Service):
     """The command API with the webhook registration routes mounted (`cqrs.writer_api`)."""
@@ -50,9 +54,10 @@ class WriterApi(Service):
     def env(self) -> dict[str, str]:
         # Two uvicorn workers: one process cannot use both cores for JSON, JWT and Avro work.
         return {
-            "CQRS_WRITER_DATABASE_URL": self.database_url,
+            "CQRS_WRITER_DATABASE_URL": self.database_url.replace("postgres@", "cqrs_writer@", 1),  # its own role
             "CQRS_WRITER_HOST": "127.0.0.1",
             "CQRS_WRITER_WORKERS": "2",
+            **DEV_TOKENS,
         }
 
     def healthy(self) -> bool:
@@ -80,12 +85,19 @@ class ReadApi(Service):
     def install(self) -> None:
         """Code of this checkout: nothing to fetch."""
 
+    def prepare(self) -> None:
+        """Strong reads use the write model's `order_summary` as the `cqrs_readapi` role: the writer's migrations
+        create both (a no-op once the writer has run)."""
+        from cqrs.writer_api import migrate
+
+        migrate(f"postgresql://postgres@127.0.0.1:{self.settings.ports.postgres}/orders")
+
     def command(self) -> list[str]:
         return [sys.executable, "-m", "readapi.cli", "serve", "--port", str(self.port)]
 
     def env(self) -> dict[str, str]:
-        database_url = f"postgresql://postgres@127.0.0.1:{self.settings.ports.postgres}/orders"
-        return {"CQRS_READAPI_DATABASE_URL": database_url, "CQRS_READAPI_HOST": "127.0.0.1"}
+        database_url = f"postgresql://cqrs_readapi@127.0.0.1:{self.settings.ports.postgres}/orders"
+        return {"CQRS_READAPI_DATABASE_URL": database_url, "CQRS_READAPI_HOST": "127.0.0.1", **DEV_TOKENS}
 
     def healthy(self) -> bool:
         try:
@@ -172,7 +184,11 @@ class WebhookAgent(Service):
         return [sys.executable, "-m", "streams.webhooks.cli", "worker", "--log-level", "info"]
 
     def env(self) -> dict[str, str]:
-        return {"CQRS_WEBHOOKS_DATABASE_URL": self.database_url, "CQRS_WEBHOOKS_METRICS_PORT": str(self.port)}
+        return {
+            "CQRS_WEBHOOKS_DATABASE_URL": self.database_url,
+            "CQRS_WEBHOOKS_METRICS_PORT": str(self.port),
+            **DEV_TOKENS,  # also the webhooks' dev mode: loopback receivers, the dev key for secrets at rest
+        }
 
     def healthy(self) -> bool:
         """The agent serves metrics only once it reached its database."""

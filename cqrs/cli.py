@@ -13,10 +13,9 @@ from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
 from cqrs import stack_cli, writer_cli
 from cqrs.bench import cli as bench_cli
-from infra.errors import StackError
+from infra.errors import CommandFailure, StackError
 from readapi import cli as readapi_cli
 from streams import cli as streams_cli
-from streams.errors import StreamsError
 from streams.webhooks import cli as webhooks_cli
 from writer.importer import import_file
 
@@ -51,7 +50,7 @@ def chaos(
     down_s: Annotated[float, typer.Option(help="Seconds the killed service stays down.")] = 5.0,
     converge_s: Annotated[float, typer.Option(help="Bound for every read model to converge.")] = 240.0,
 ) -> None:
-    """SIGKILL and restart Connect, Kafka, the streams worker, the read API and PostgreSQL under load; check that
+    """SIGKILL and restart Connect, Kafka, the streams worker, the read API, PostgreSQL and Redis under load; check that
     every accepted command is in every read model exactly once. Exit code 1 if any scenario lost or doubled."""
     from cqrs.e2e.chaos import SCENARIOS, run
 
@@ -74,6 +73,6 @@ def main() -> None:
         if error.fix:
             console.print(f"[yellow]fix[/] {escape(error.fix)}", highlight=False)
         sys.exit(error.exit_code)
-    except (ConnectorError, StreamsError) as error:  # both carry their own exit code
+    except (ConnectorError, CommandFailure) as error:  # each carries its own exit code
         Console(stderr=True).print(f"[red]error[/] {escape(str(error))}", highlight=False)
         sys.exit(error.exit_code)

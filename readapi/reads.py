@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from prometheus_client import Counter, Histogram
@@ -20,7 +20,7 @@ from readapi.freshness import CheckpointMirror
 from readapi.ports import OrderSearch, OrderSummaries, OrderViews, ViewPosition
 from readapi.queries import ListQuery, SearchQuery
 from readapi.settings import ReadApiSettings
-from readapi.visibility import require_visible, visible
+from readapi.visibility import ALL_ORDERS, require_visible, visible
 from readapi.waiter import VersionWaiter
 from streams.contract import ANALYTICS, DETAIL, SEARCH
 
@@ -55,11 +55,13 @@ class ReadServices(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReadYourWrite:
-    """`minVersion` of one order, and how long to wait for it."""
+    """`minVersion` of one order, how long to wait for it, and the caller's scope: a customer may wait only for their
+    own order, checked before waiting."""
 
     order_id: str
     min_version: int
     timeout_s: float
+    scope: str | None = ALL_ORDERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +76,18 @@ async def order_detail(
 ) -> Answer:
     cache_prefix = services.cache.detail_prefix() if use_cache else ""  # "" = look nothing up
     lookup = await services.mirror.detail(DETAIL, order_id, cache_prefix=cache_prefix)
+    document, fetched = None, False
+    if lookup.applied_version is None:
+        # Not projected yet, or Redis lost the mirror (restart, eviction): the store's document has its own version.
+        document, fetched = await services.views.get(order_id), True
+        if document is not None:
+            lookup = await services.mirror.fill(DETAIL, order_id, int(document["version"]))
     if wait is not None and (lookup.applied_version or 0) < wait.min_version:
+        fetched = False
         if await _wait(services, DETAIL, wait) is not None:
             lookup = await services.mirror.detail(DETAIL, order_id, cache_prefix=cache_prefix)
+        else:  # timed out: the store may have it all the same, its announcement lost with a Redis connection
+            lookup = replace(lookup, cached=None)
     elif wait is not None:
         WAITS.labels(DETAIL, "immediate").inc()
     minimum = wait.min_version if wait is not None else 0
@@ -88,7 +99,7 @@ async def order_detail(
         CACHE.labels("detail", "hit").inc()
         return Answer(data, MetaInfo(updated_at, version, cached=True, stale=version < minimum))
     CACHE.labels("detail", "miss").inc()
-    document = visible(scope, order_id, await services.views.get(order_id))
+    document = visible(scope, order_id, document if fetched else await services.views.get(order_id))
     data = dumps(document)
     version = int(document["version"])
     if lookup.generation is not None:
@@ -165,6 +176,10 @@ def _page_key(services: ReadServices, view: str, position: ViewPosition, query: 
 
 
 async def _wait(services: ReadServices, projection: str, wait: ReadYourWrite) -> int | None:
+    if wait.scope is not ALL_ORDERS:
+        # Before waiting, not after: someone else's (or no) order is a 404 at once, and holds no waiter. The write
+        # model's summary knows the owner of every accepted order, even one no projection has applied yet.
+        visible(wait.scope, wait.order_id, await services.summaries.get(wait.order_id))
     started = time.perf_counter()
     reached = await services.waiter.wait(projection, wait.order_id, wait.min_version, wait.timeout_s)
     waited = time.perf_counter() - started

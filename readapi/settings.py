@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import Port, ServiceSettings, stack_database_url
-from streams.settings import StreamsSettings
+from streams.settings import StreamsSettings, clickhouse_login
 
 
 def _streams() -> StreamsSettings:
@@ -30,13 +30,22 @@ class ReadApiSettings(ServiceSettings):
 
     streams: StreamsSettings = Field(default_factory=_streams)
     database_url: str = Field(
-        default_factory=stack_database_url, description="the write model, whose `order_summary` strong reads use"
+        default_factory=lambda: stack_database_url("cqrs_readapi"),
+        description="the write model, whose `order_summary` strong reads use (its role may only SELECT that table)",
     )
-    clickhouse_user: str = Field("analyst", description="read-only ClickHouse user for analytics queries")
-    clickhouse_password: SecretStr = SecretStr("")
+    clickhouse_user: str = Field(
+        default_factory=lambda: clickhouse_login("analyst"), description="read-only ClickHouse user for analytics"
+    )
+    clickhouse_password: SecretStr = Field(
+        default_factory=lambda: SecretStr(clickhouse_login("analyst", password=True)),
+        description="default: the native stack's generated one (`cqrs stack credentials clickhouse`)",
+    )
 
     wait_default_s: float = Field(2.0, gt=0, description="how long `minVersion` waits when no `timeout` is given")
     wait_max_s: float = Field(10.0, gt=0, description="the largest `timeout` a client may ask for")
+    max_waiters: int = Field(
+        1000, ge=1, description="`minVersion` requests waiting at once per worker; beyond it 503 with Retry-After"
+    )
     detail_cache_ttl_s: int = Field(3600, ge=1, description="version-exact entries: the TTL only bounds memory")
     list_cache_ttl_s: int = Field(60, ge=1)
     search_refresh_s: float = Field(

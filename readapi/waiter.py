@@ -23,9 +23,17 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from readapi.freshness import CheckpointMirror
+from servicekit.errors import Unavailable
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAY_S = 0.5
+
+
+class TooManyWaiters(Unavailable):
+    """As many requests as allowed already wait for a version; this one is refused at once (503, Retry-After)."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(f"{capacity} requests already wait for a minVersion: retry shortly", retry_after_s=1)
 
 
 @dataclass(eq=False, slots=True)
@@ -35,11 +43,16 @@ class _Waiter:
 
 
 class VersionWaiter:
-    def __init__(self, redis: Redis, mirror: CheckpointMirror, projections: Iterable[str]) -> None:
+    def __init__(
+        self, redis: Redis, mirror: CheckpointMirror, projections: Iterable[str], *, capacity: int | None = None
+    ) -> None:
+        """`capacity` bounds the requests waiting at once (each holds a connection and memory until its timeout)."""
         self._redis = redis
         self._mirror = mirror
         self._projection_of = {mirror.channel(name): name for name in projections}
         self._waiting: dict[tuple[str, str], list[_Waiter]] = defaultdict(list)
+        self._capacity = capacity
+        self._count = 0
         self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -57,13 +70,17 @@ class VersionWaiter:
 
     @property
     def waiting(self) -> int:
-        return sum(len(waiters) for waiters in self._waiting.values())
+        return self._count
 
     async def wait(self, projection: str, order_id: str, min_version: int, timeout_s: float) -> int | None:
-        """The applied version once it is ≥ `min_version`; None if that did not happen within `timeout_s`."""
+        """The applied version once it is ≥ `min_version`; None if that did not happen within `timeout_s`;
+        `TooManyWaiters` at once if `capacity` requests already wait."""
+        if self._capacity is not None and self._count >= self._capacity:
+            raise TooManyWaiters(self._capacity)
         key = (projection, order_id)
         waiter = _Waiter(min_version)
         self._waiting[key].append(waiter)
+        self._count += 1
         try:
             current = await self._mirror.applied_version(projection, order_id)
             if current is not None and current >= min_version:
@@ -72,6 +89,7 @@ class VersionWaiter:
         except TimeoutError:
             return None
         finally:
+            self._count -= 1
             waiters = self._waiting.get(key)
             if waiters is not None:
                 waiters.remove(waiter)

@@ -38,19 +38,10 @@ def event_from_avro(record: str, datum: dict[str, Any]) -> OrderEvent:
 
 def envelope_to_avro(envelope: EventEnvelope) -> dict[str, Any]:
     """The envelope as a datum of the envelope schema."""
-    return {
-        "eventId": envelope.event_id,
-        "eventType": envelope.event_type,
-        "aggregateType": envelope.aggregate_type,
-        "aggregateId": envelope.aggregate_id,
-        "version": envelope.version,
-        "sequence": envelope.sequence,
-        "timestamp": envelope.timestamp,
-        "correlationId": envelope.correlation_id,
-        "causationId": envelope.causation_id,
-        "schemaVersion": envelope.schema_version,
-        "data": event_to_avro(envelope.data),
-    }
+    datum = {avro: getattr(envelope, name) for name, avro in _ENVELOPE_FIELDS}
+    datum["eventType"] = envelope.event_type
+    datum["data"] = event_to_avro(envelope.data)
+    return datum
 
 
 def envelope_from_avro(datum: dict[str, Any]) -> EventEnvelope:
@@ -59,18 +50,7 @@ def envelope_from_avro(datum: dict[str, Any]) -> EventEnvelope:
     event = event_from_avro(record, data)
     if datum["eventType"] != type(event).__name__:
         raise ValueError(f"eventType {datum['eventType']!r} but data is {record}")
-    return EventEnvelope(
-        event_id=datum["eventId"],
-        aggregate_type=datum["aggregateType"],
-        aggregate_id=datum["aggregateId"],
-        version=datum["version"],
-        sequence=datum["sequence"],
-        timestamp=datum["timestamp"],
-        correlation_id=datum["correlationId"],
-        causation_id=datum["causationId"],
-        schema_version=datum["schemaVersion"],
-        data=event,
-    )
+    return EventEnvelope(**{name: datum[avro] for name, avro in _ENVELOPE_FIELDS}, data=event)
 
 
 def avro_field_name(python_name: str) -> str:
@@ -127,3 +107,8 @@ def _converters(hint: Any) -> tuple[_Convert | None, _Convert | None]:
 
 for _event_class in ORDER_EVENT_TYPES:
     _plan(_event_class)
+
+_ENVELOPE_FIELDS = [
+    (field.name, avro_field_name(field.name)) for field in dataclasses.fields(EventEnvelope) if field.name != "data"
+]
+"""The envelope's metadata fields, as-is on the wire but camelCase; `data` is the event union, `eventType` derived."""

@@ -15,7 +15,7 @@ from servicekit.principals import Principal
 from servicekit.tokens import TokenVerifier
 
 # auto_error=False: a missing token must become our 401 problem, not FastAPI's own error body.
-bearer = HTTPBearer(auto_error=False, description="A JWT (HS256); `cqrs token --role staff` mints one.")
+bearer = HTTPBearer(auto_error=False, description="A JWT (see docs/tokens.md); `cqrs token --role staff` mints one.")
 
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 """The `Authorization: Bearer …` credentials, or None (then `principal_from` says why that is not enough)."""

@@ -41,12 +41,18 @@ def serve(app_factory: str, *, settings: CachedSettings, env_prefix: str, overri
     (`{env_prefix}{NAME}`), and this process's cached settings are read again. With several workers, their metrics
     share a temporary directory named after the app's package (`writer-metrics-…`)."""
     from servicekit.logs import configure_logging  # not at import: the CLI starts faster without structlog
+    from servicekit.tokens import TokenSettings, TokenSettingsError, check_token_settings
 
     for name, value in overrides.items():
         if value is not None:
             os.environ[f"{env_prefix}{name}"] = str(value)
     settings.cache_clear()
     current = settings()
+    if isinstance(current, TokenSettings):
+        try:
+            check_token_settings(current)  # refuse to start rather than accept tokens signed with a public secret
+        except TokenSettingsError as error:
+            raise SystemExit(f"error: {error}") from None
     configure_logging(current.log_level)
     metrics_prefix = f"{app_factory.partition('.')[0]}-metrics-"
     with shared_metrics_dir(current.workers, prefix=metrics_prefix):

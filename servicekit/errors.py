@@ -59,3 +59,19 @@ class RequestTooLarge(ServiceError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request body exceeds {limit} bytes")
         self.limit = limit
+
+
+class Unavailable(ServiceError):
+    """The service cannot take this request now (too busy, a key source unreachable); retry after `retry_after_s`."""
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class TooManyRequests(ServiceError):
+    """This caller already has as much work in flight as it may; retry after `retry_after_s`."""
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

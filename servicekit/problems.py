@@ -27,7 +27,9 @@ from servicekit.errors import (
     PermissionDenied,
     RequestTooLarge,
     ServiceError,
+    TooManyRequests,
     Unauthenticated,
+    Unavailable,
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -87,6 +89,16 @@ def common_problem(error: Exception) -> Problem:
             return Problem(
                 status=413, slug="payload-too-large", title="The request body is too large",
                 detail=str(error), extensions={"maxBytes": error.limit},
+            )  # fmt: skip
+        case Unavailable():
+            return Problem(
+                status=503, slug="unavailable", title="The service cannot take this request now", detail=str(error),
+                headers={"Retry-After": str(error.retry_after_s)},
+            )  # fmt: skip
+        case TooManyRequests():
+            return Problem(
+                status=429, slug="too-many-requests", title="Too many requests in flight", detail=str(error),
+                headers={"Retry-After": str(error.retry_after_s)},
             )  # fmt: skip
         case StarletteHTTPException():
             return _http_problem(error)

@@ -2,55 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
 
-class StreamsError(Exception):
-    """Base of the errors raised by the streams package."""
+from infra.errors import CommandFailure
 
-    exit_code = 1
-    """What `cqrs` exits with when this error ends a command."""
+
+class StreamsError(CommandFailure):
+    """Base of the errors raised by the streams package; `exit_code` is what `cqrs` exits with when one ends a
+    command."""
 
 
 class PoisonEvent(StreamsError):
     """An event this projection cannot apply, however often it retries: it goes to the DLQ.
 
-    `reason` is a short stable code (`undecodable`, `unknown-schema`, `version-gap`, `invariant`, `parked-behind`)
-    that operators filter by; the message says what exactly was wrong.
+    `reason` is a short stable code that operators filter by, stated in a subclass's header
+    (`class VersionGap(PoisonEvent, reason="version-gap")`); the message says what exactly was wrong.
     """
 
-    reason = "poison"
+    reason: ClassVar[str] = "poison"
+
+    def __init_subclass__(cls, *, reason: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if reason is not None:
+            cls.reason = reason
 
 
-class Undecodable(PoisonEvent):
-    reason = "undecodable"
+class Undecodable(PoisonEvent, reason="undecodable"):
+    """The record is not an envelope this codec can read (a tombstone, a corrupt or foreign value)."""
 
 
-class UnknownSchemaFingerprint(PoisonEvent):
-    reason = "unknown-schema"
+class UnknownSchemaFingerprint(PoisonEvent, reason="unknown-schema"):
+    """The record was written with a schema this build does not know."""
 
 
-class VersionGap(PoisonEvent):
-    reason = "version-gap"
+class VersionGap(PoisonEvent, reason="version-gap"):
+    """The event's version skips ahead of the aggregate's last applied one."""
 
 
-class InvariantViolation(PoisonEvent):
+class InvariantViolation(PoisonEvent, reason="invariant"):
     """The event contradicts the state it applies to (a line that does not exist, a total that does not add up)."""
 
-    reason = "invariant"
 
-
-class ParkedBehind(PoisonEvent):
+class ParkedBehind(PoisonEvent, reason="parked-behind"):
     """Not wrong itself: an earlier event of the same aggregate is parked, so this one waits behind it."""
-
-    reason = "parked-behind"
 
 
 class SinkError(StreamsError):
     """A store refused a write for a reason that retrying will not fix (e.g. a mapping error)."""
 
 
-class UnknownProjection(StreamsError):
-    exit_code = 2
-
+class UnknownProjection(StreamsError, exit_code=2):
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(f"no projection named {name!r}; known: {', '.join(known)}")
         self.name = name
@@ -60,7 +61,5 @@ class TargetError(StreamsError):
     """A read-model target (index, collection, tables) is missing or cannot be switched."""
 
 
-class MissingTopic(StreamsError):
+class MissingTopic(StreamsError, exit_code=3):
     """A topic the projections need does not exist (the broker does not create topics on demand)."""
-
-    exit_code = 3

@@ -25,8 +25,12 @@ from cqrs.apps import pipeline_stack
 from infra.settings import stack_settings
 from infra.stack import Stack
 from servicekit.principals import Role
-from servicekit.tokens import mint_token
+from servicekit.tokens import DEV_MODE_VARIABLE, mint_token
 from writer.settings import WriterSettings
+
+# Explicit dev mode: the apps the tests build (and the processes they start) serve on loopback with the built-in dev
+# token secret, which they refuse without it. Tests of that refusal pass `dev_mode=False`.
+os.environ[DEV_MODE_VARIABLE] = "1"
 
 # The in-process writer of this checkout (tests/live_writer.py), for the batch import and webhook tests.
 pytest_plugins = ["tests.live_writer"]

@@ -35,7 +35,7 @@ def commands(app_factory: str, migrate: Callable[[str], Migrated], *, serves: st
     @app.command("migrate")
     def migrate_command(database_url: DatabaseUrl = None) -> None:
         """Apply pending schema migrations (yoyo) to the write model; safe to repeat."""
-        report = migrate(database_url or writer_settings().database_url)
+        report = migrate(database_url or writer_settings().migration_database_url)
         if report.applied:
             typer.echo(f"applied {len(report.applied)} migration(s): {', '.join(report.applied)}")
         else:
@@ -60,22 +60,44 @@ def commands(app_factory: str, migrate: Callable[[str], Migrated], *, serves: st
     return app
 
 
+MAX_TOKEN_TTL = timedelta(hours=24)
+
+
+class TokenRequestRefused(Exception):
+    """`cqrs token` was asked for a token it does not mint without more (too long-lived, or the operator role)."""
+
+
 def token(
     role: Annotated[Role, typer.Option(help="The role the token grants.")] = Role.CUSTOMER,
     subject: Annotated[str | None, typer.Option(help="The `sub` claim (a customer's customerId).")] = None,
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds (at most 86400, a day).")] = 3600,
+    allow_operator: Annotated[
+        bool, typer.Option("--allow-operator", help="Needed to mint an operator token (it may do everything).")
+    ] = False,
 ) -> None:
-    """Print a signed dev JWT for the writer API (use as `Authorization: Bearer <token>`)."""
-    from servicekit.tokens import mint_token
+    """Print a signed JWT for the APIs (use as `Authorization: Bearer <token>`).
 
-    typer.echo(
-        mint_token(
-            writer_settings(),
-            subject=subject or f"{role.value}-1",
-            roles=[role],
-            ttl=timedelta(seconds=ttl),
-        )
-    )
+    Without a configured key it is signed with the built-in dev secret, which only a service in dev mode
+    (`CQRS_DEV_MODE=1`, on loopback) accepts."""
+    from servicekit.tokens import TokenSettingsError, mint_token
+
+    try:
+        lifetime = checked_request(role, ttl=ttl, allow_operator=allow_operator)
+        typer.echo(mint_token(writer_settings(), subject=subject or f"{role.value}-1", roles=[role], ttl=lifetime))
+    except (TokenRequestRefused, TokenSettingsError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def checked_request(role: Role, *, ttl: int, allow_operator: bool) -> timedelta:
+    """The token's lifetime, or `TokenRequestRefused`: a leaked long-lived or operator token is costly."""
+    lifetime = timedelta(seconds=ttl)
+    if lifetime > MAX_TOKEN_TTL:
+        limit = int(MAX_TOKEN_TTL.total_seconds())
+        raise TokenRequestRefused(f"--ttl {ttl} is longer than the {limit} s (24 h) a token may live")
+    if role is Role.OPERATOR and not allow_operator:
+        raise TokenRequestRefused("an operator token may do everything: pass --allow-operator to mint one")
+    return lifetime
 
 
 def _migrate(database_url: str) -> Migrated:

@@ -29,3 +29,8 @@ class CommandNotFound(WriterError):
 
 class StoreUnavailable(WriterError):
     """The database cannot be reached (or no connection was free in time); the client may retry."""
+
+
+class RelayAtRisk(StoreUnavailable):
+    """The relay's replication slot is about to be invalidated (or was): a command accepted now could lose its
+    events, so none is accepted until the relay catches up; the client may retry later."""

@@ -25,24 +25,22 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from infra.errors import CommandFailure
+
 BATCH_PATH = "/commands/batch"
 SHOWN_BAD_LINES = 20
 
 
-class ImportFailed(Exception):
-    exit_code = 1
+class ImportFailed(CommandFailure):
+    """The import could not run to the end (exit code 1 is also a finished import with rejected lines)."""
 
 
-class ImportFileError(ImportFailed):
+class ImportFileError(ImportFailed, exit_code=2):
     """The file does not exist, is not a readable UTF-8 text file, or holds no command."""
 
-    exit_code = 2
 
-
-class WriterUnreachable(ImportFailed):
+class WriterUnreachable(ImportFailed, exit_code=3):
     """No answer from the writer (down, wrong URL), or it refused the request as a whole (token, size)."""
-
-    exit_code = 3
 
 
 @dataclass(slots=True)

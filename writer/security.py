@@ -36,6 +36,13 @@ def require_visible(principal: Principal, order: Order) -> None:
         raise OrderNotFound(order.id)
 
 
+_READS_EVERY_COMMAND = frozenset({Role.STAFF, Role.OPERATOR, Role.ANALYST})
+
+
 def may_read_command(principal: Principal, issued_by: str) -> bool:
-    """Customers see their own commands; every other role sees all (analysts included: reading is fine)."""
-    return Role.CUSTOMER not in principal.roles or principal.privileged or issued_by == principal.subject
+    """Staff, operators and analysts see every command; customers their own; a token with no known role nothing.
+
+    An allowlist: a role this service does not know (or none at all) grants nothing."""
+    if principal.roles & _READS_EVERY_COMMAND:
+        return True
+    return Role.CUSTOMER in principal.roles and issued_by == principal.subject

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from infra.slot_retention import DEFAULT_MIN_SAFE_FRACTION
 from servicekit.settings import Port, ServiceSettings, stack_database_url
 
 
@@ -20,7 +21,13 @@ class WriterSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="CQRS_WRITER_", extra="ignore")
 
-    database_url: str = Field(default_factory=stack_database_url, description="libpq URL of the write model")
+    database_url: str = Field(
+        default_factory=lambda: stack_database_url("cqrs_writer"),
+        description="libpq URL of the write model, as the writer's own role (rows only: no DDL, no replication)",
+    )
+    migration_database_url: str = Field(
+        default_factory=stack_database_url, description="the write model as its owner: what `migrate` connects as"
+    )
     pool_min_size: int = Field(2, ge=1)
     pool_max_size: int = Field(16, ge=1)
     pool_timeout_s: float = Field(5.0, gt=0, description="how long a request waits for a connection → 503")
@@ -32,6 +39,16 @@ class WriterSettings(ServiceSettings):
         64 * 1024 * 1024, ge=1024, description="limit of one POST /commands/batch body (~150k typical lines)"
     )
     batch_concurrency: int = Field(8, ge=1, description="lines of one batch applied at the same time")
+    batch_max_lines: int = Field(200_000, ge=1, description="command lines of one batch; more get 422")
+    batch_max_per_subject: int = Field(
+        2, ge=1, description="batches one subject runs at once per worker; more get 429 with Retry-After"
+    )
+
+    relay_slot: str = Field("cqrs_outbox", description="Debezium's replication slot to guard ('' turns the guard off)")
+    relay_slot_min_safe_fraction: float = Field(
+        DEFAULT_MIN_SAFE_FRACTION, ge=0, lt=1, description="503 once less of max_slot_wal_keep_size is left"
+    )
+    relay_slot_poll_interval_s: float = Field(1.0, gt=0, description="how often the slot's retention is read")
 
     port: Port = 8001
 

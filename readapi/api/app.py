@@ -24,7 +24,7 @@ from readapi.stores.mongo import MongoOrderViews
 from readapi.stores.search import ElasticsearchOrderSearch
 from readapi.stores.summaries import PostgresOrderSummaries
 from readapi.waiter import VersionWaiter
-from servicekit import metrics
+from servicekit.exposure import docs_options, include_metrics
 from servicekit.logs import configure_logging
 from servicekit.metrics import RequestMetricsMiddleware
 from servicekit.middleware import CorrelationIdMiddleware
@@ -45,12 +45,13 @@ def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
         description="Orders, search and analytics from the projections, with freshness metadata and "
         "read-your-writes (`minVersion`). Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=_lifespan(settings),
+        **docs_options(settings),
     )
     app.include_router(routes_search.router)  # before /orders/{orderId}
     app.include_router(routes_orders.router)
     app.include_router(routes_analytics.router)
     app.include_router(health.router)
-    app.include_router(metrics.router)
+    include_metrics(app, settings)
     install_problem_handlers(app)
     app.add_middleware(RequestMetricsMiddleware, histogram=REQUEST_LATENCY)
     app.add_middleware(CorrelationIdMiddleware)
@@ -90,7 +91,7 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
             summaries = PostgresOrderSummaries.create(settings.database_url, timeout_s=timeout_s)
             await summaries.open()
             stack.push_async_callback(_bounded, summaries.close)
-            waiter = VersionWaiter(Redis.from_url(streams.redis_url), mirror, [DETAIL])
+            waiter = VersionWaiter(Redis.from_url(streams.redis_url), mirror, [DETAIL], capacity=settings.max_waiters)
             await waiter.start()
             stack.push_async_callback(_bounded, waiter.stop)
             app.state.services = Services(

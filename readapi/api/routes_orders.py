@@ -35,11 +35,14 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 _READ_PROBLEMS = problem_responses(400, 401, 403, 404, 422, 503)
 
 
-def _wait(services: Services, order_id: str, min_version: int | None, timeout: float | None) -> ReadYourWrite | None:
+def _wait(
+    services: Services, order_id: str, min_version: int | None, timeout: float | None, scope: str | None
+) -> ReadYourWrite | None:
     if min_version is None:
         return None
     settings = services.settings
-    return ReadYourWrite(order_id, min_version, min(timeout or settings.wait_default_s, settings.wait_max_s))
+    timeout_s = min(timeout or settings.wait_default_s, settings.wait_max_s)
+    return ReadYourWrite(order_id, min_version, timeout_s, scope)
 
 
 def _eventual_only(view: str, consistency: Consistency) -> None:
@@ -86,7 +89,7 @@ async def list_orders(
     if scope is not ALL_ORDERS and customer_id not in (None, scope):
         # Someone else's orders: an empty list, exactly as if they had none (no error that would confirm them).
         return answer(b"[]", MetaInfo(None, None), PageInfo(page, limit, 0))
-    wait = _wait(services, min_version_of, min_version, wait_s) if min_version_of else None
+    wait = _wait(services, min_version_of, min_version, wait_s, scope) if min_version_of else None
     result = await reads.order_list(services, query, wait, use_cache=use_cache)
     return answer(result.data, result.meta, result.page)
 
@@ -106,7 +109,7 @@ async def get_order(
     if consistency is Consistency.STRONG:
         result = await reads.strong_order_detail(services, order_id, scope, min_version)
     else:
-        wait = _wait(services, order_id, min_version, wait_s)
+        wait = _wait(services, order_id, min_version, wait_s, scope)
         result = await reads.order_detail(services, order_id, scope, wait, use_cache=use_cache)
     return answer(result.data, result.meta)
 
@@ -124,6 +127,7 @@ async def get_order_items(
 ) -> Response:
     _eventual_only("an order's items", consistency)
     scope = order_scope(principal)
-    result = await reads.order_detail(services, order_id, scope, _wait(services, order_id, min_version, wait_s))
+    wait = _wait(services, order_id, min_version, wait_s, scope)
+    result = await reads.order_detail(services, order_id, scope, wait)
     result = reads.items_of(result, page, limit)
     return answer(result.data, result.meta, result.page)

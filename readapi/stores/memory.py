@@ -9,6 +9,7 @@ these adapters and the real ones to the same behaviour.
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections import defaultdict
@@ -160,6 +161,7 @@ class InMemoryOrderViews:
 
 
 _WORD = re.compile(r"\w+")
+_SPLIT_WORDS = re.compile(r"(\w+)")
 _TEXT_FIELDS: dict[str, tuple[float, Callable[[_Order], list[str]]]] = {
     "items.name": (3.0, lambda order: [line.name for line in order.items]),
     "items.sku": (3.0, lambda order: [line.sku for line in order.items]),
@@ -185,7 +187,12 @@ def _highlights(order: _Order, text: str) -> dict[str, list[str]]:
     wanted = _words(text)
 
     def marked(value: str) -> str:
-        return _WORD.sub(lambda word: f"<em>{word[0]}</em>" if word[0].lower() in wanted else word[0], value)
+        # HTML-encoded around the <em> marks, as Elasticsearch's `html` encoder does: a name cannot inject markup.
+        parts = _SPLIT_WORDS.split(value)  # [between, word, between, word, …]
+        return "".join(
+            (f"<em>{part}</em>" if part.lower() in wanted else part) if index % 2 else html.escape(part)
+            for index, part in enumerate(parts)
+        )
 
     shown: dict[str, list[str]] = {}
     for field, (_, values) in _TEXT_FIELDS.items():

@@ -73,6 +73,7 @@ class ElasticsearchOrderSearch:
         body["query"] = {"bool": {"must": [text], "filter": filters}}
         body["sort"] = ["_score", {"orderId": "asc"}]
         body["highlight"] = {
+            "encoder": "html",  # the stored text is escaped around the tags: a product name cannot inject markup
             "fields": {field: {} for field in HIGHLIGHTED},
             "pre_tags": ["<em>"],
             "post_tags": ["</em>"],

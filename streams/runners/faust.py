@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import tempfile
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import faust
@@ -32,26 +33,19 @@ from streams.runners.base import EXIT_CRASHED, EXIT_OK, EXIT_RETIRED, BatchHandl
 log = logging.getLogger(__name__)
 
 
+@dataclass
 class FaustRunner(Runner):
-    def __init__(
-        self,
-        bootstrap: str,
-        group_id: str,
-        topic: str,
-        *,
-        batch_size: int,
-        batch_timeout_s: float,
-        loglevel: str = "warning",
-        tick_s: float = 1.0,
-    ) -> None:
-        self._bootstrap = bootstrap
-        self._group_id = group_id
-        self._topic = topic
-        self._batch_size = batch_size
-        self._batch_timeout_s = batch_timeout_s
-        self._loglevel = loglevel
-        self._tick_s = tick_s
-        self._exit_code = EXIT_OK
+    """Runs one projection generation as a Faust app: `group_id` names the generation's consumer group."""
+
+    bootstrap: str
+    group_id: str
+    topic: str
+    _: KW_ONLY
+    batch_size: int
+    batch_timeout_s: float
+    loglevel: str = "warning"
+    tick_s: float = 1.0
+    _exit_code: int = field(default=EXIT_OK, init=False)
 
     def run(self, open_handler: HandlerFactory) -> int:
         with tempfile.TemporaryDirectory(prefix="faust-") as datadir:
@@ -59,8 +53,8 @@ class FaustRunner(Runner):
             self._wire(app, open_handler)
             worker = faust.Worker(
                 app,
-                loglevel=self._loglevel,
-                logging_config=logging_config(self._loglevel),
+                loglevel=self.loglevel,
+                logging_config=logging_config(self.loglevel),
                 quiet=True,
                 redirect_stdouts=False,
             )
@@ -70,8 +64,8 @@ class FaustRunner(Runner):
 
     def _app(self, datadir: str) -> faust.App:
         return faust.App(
-            self._group_id,
-            broker=f"kafka://{self._bootstrap}",
+            self.group_id,
+            broker=f"kafka://{self.bootstrap}",
             store="memory://",
             datadir=datadir,
             web_enabled=False,
@@ -79,8 +73,8 @@ class FaustRunner(Runner):
             consumer_auto_offset_reset="earliest",
             # Shutdown must not wait for events we deliberately keep unacknowledged (a batch in flight).
             stream_wait_empty=False,
-            stream_buffer_maxsize=self._batch_size * 2,
-            broker_commit_every=self._batch_size,
+            stream_buffer_maxsize=self.batch_size * 2,
+            broker_commit_every=self.batch_size,
             broker_commit_interval=1.0,
             consumer_max_fetch_size=8 * 1024 * 1024,
             # A killed worker's partitions move on after this long (Faust's default is 60 s); the restarted worker
@@ -90,7 +84,7 @@ class FaustRunner(Runner):
         )
 
     def _wire(self, app: faust.App, open_handler: HandlerFactory) -> None:
-        topic = app.topic(self._topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+        topic = app.topic(self.topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
         opened: asyncio.Future[BatchHandler] | None = None
         lock = asyncio.Lock()
 
@@ -102,26 +96,26 @@ class FaustRunner(Runner):
                     opened.set_result(await open_handler())
             return await opened
 
-        @app.agent(topic, concurrency=1, name=f"project-{self._group_id}")
+        @app.agent(topic, concurrency=1, name=f"project-{self.group_id}")
         async def project(stream: Any) -> None:
             target = await handler()
             events: list[Any] = []
-            async for taken in stream.take_events(self._batch_size, within=self._batch_timeout_s):
+            async for taken in stream.take_events(self.batch_size, within=self.batch_timeout_s):
                 for event in taken:
                     event.message.incref()  # hold: see the module docstring
                 events += taken
-                room = self._batch_size - len(events)
+                room = self.batch_size - len(events)
                 if room > 0 and _backlog(app, events) >= room:
                     continue  # catching up: see `_backlog`
                 while events:  # the last window may overfill the batch: never more than batch_size at once
-                    batch, events = events[: self._batch_size], events[self._batch_size :]
+                    batch, events = events[: self.batch_size], events[self.batch_size :]
                     await _apply(app, target, batch)
 
-        @app.timer(self._tick_s, name=f"tick-{self._group_id}")  # type: ignore[untyped-decorator]
+        @app.timer(self.tick_s, name=f"tick-{self.group_id}")  # type: ignore[untyped-decorator]
         async def tick() -> None:
             target = await handler()
             await target.tick()
-            assignment = [tp for tp in app.consumer.assignment() if tp.topic == self._topic]
+            assignment = [tp for tp in app.consumer.assignment() if tp.topic == self.topic]
             highwaters = {tp.partition: app.consumer.highwater(tp) or 0 for tp in assignment}
             positions = {tp.partition: await app.consumer.position(tp) or 0 for tp in assignment}
             target.observe_highwaters(highwaters, positions)
@@ -131,11 +125,11 @@ class FaustRunner(Runner):
 
         @app.on_partitions_assigned.connect
         async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-            (await handler()).assigned({tp.partition for tp in args[0] if tp.topic == self._topic})
+            (await handler()).assigned({tp.partition for tp in args[0] if tp.topic == self.topic})
 
         @app.on_partitions_revoked.connect
         async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-            (await handler()).revoked({tp.partition for tp in args[0] if tp.topic == self._topic})
+            (await handler()).revoked({tp.partition for tp in args[0] if tp.topic == self.topic})
 
         @app.on_before_shutdown.connect
         async def on_shutdown(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ Each contract is about the orders its adapter was fed (through the real projecti
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from readapi.queries import (
 )
 from schemas.events import ShippingAddress
 from streams.contract import PROJECTIONS
+from tests.readapi.seed import SCRIPT_NAME
 from tests.streams.history import START, History, line
 
 CENT = Decimal("0.01")
@@ -315,6 +317,18 @@ class OrderSearchContract:
         assert {name: hit[name] for name in SUMMARY_KEYS} == expected_summary(teapot)
         assert set(hit) == SUMMARY_KEYS | {"score", "highlights"}
         assert hit["highlights"] == {"items.name": ["Cast iron <em>teapot</em>"]}
+
+    async def test_highlights_are_html_encoded_so_a_name_cannot_inject_markup(
+        self, search: SearchUnderTest, fed: FedOrders
+    ) -> None:
+        found = await search.search(search_query("lamp script"))
+        assert [hit["orderId"] for hit in found.items] == [fed.search["lamp"].order_id]
+        (fragment,) = found.items[0]["highlights"]["items.name"]
+        text = fragment.replace("<em>", "").replace("</em>", "")
+        assert not {"<", ">", '"'} & set(text)
+        assert "&lt;" in text
+        assert html.unescape(text) == SCRIPT_NAME
+        assert "<em>lamp</em>" in fragment
 
     async def test_a_city_or_a_cancel_reason_finds_the_order(self, search: SearchUnderTest, fed: FedOrders) -> None:
         by_city = await search.search(search_query("lisbon"))

@@ -18,6 +18,7 @@ from tests.streams.history import START, History, line
 
 CUSTOMERS = [f"customer-{n}" for n in range(6)]
 SEARCH_CUSTOMER = "customer-search"
+SCRIPT_NAME = '<script>alert("owned")</script> desk lamp & shade'
 
 
 def varied_histories(count: int, *, seed: int = 5) -> list[History]:
@@ -66,7 +67,9 @@ def search_histories() -> dict[str, History]:
     teapot = History(customer_id=SEARCH_CUSTOMER, currency="USD", at=at + timedelta(minutes=2))
     teapot.created(line("TEA-1", 1, "30.00", "Cast iron teapot"))
     teapot.confirmed()
-    return {"blue": blue, "red": red, "teapot": teapot}
+    lamp = History(customer_id=SEARCH_CUSTOMER, currency="EUR", at=at + timedelta(minutes=3))
+    lamp.created(line("LAMP-1", 1, "20.00", SCRIPT_NAME))  # markup in a name: highlights must not carry it live
+    return {"blue": blue, "red": red, "teapot": teapot, "lamp": lamp}
 
 
 @dataclass(frozen=True)

@@ -68,3 +68,11 @@ async def test_lists_and_search_never_leak_other_customers_orders(
     assert other["data"] == []
     staff = ok(await client.get("/orders", params={"customerId": customer, "limit": 100}, headers=auth(Role.STAFF)))
     assert {o["orderId"] for o in staff["data"]} == mine
+
+
+@pytest.mark.parametrize("path", [*PATHS, "/orders/some-id", "/orders/some-id/items"])
+async def test_a_token_without_a_known_role_reads_nothing(
+    seeded: Seeded, client: httpx.AsyncClient, auth: Auth, path: str
+) -> None:
+    """Roles are an allowlist: a valid token whose roles are all unknown (or none) is refused on every route."""
+    assert_problem(await client.get(path, headers=auth([], CUSTOMERS[0])), 403)

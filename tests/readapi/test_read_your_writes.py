@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from infra.stack import Stack
+from servicekit.principals import Role
+from tests.readapi.conftest import client_of, readapi_settings, running_app, token
 from tests.readapi.helpers import ok
 from tests.readapi.live import Live, live_pipeline
 
@@ -97,3 +99,60 @@ async def test_second_read_is_cached_and_a_new_version_is_never_hidden_by_it(liv
     assert relisted["meta"]["version"] > listed[0]["meta"]["version"]
     shown = next(order for order in relisted["data"] if order["orderId"] == order_id)
     assert shown["version"] == 3
+
+
+async def test_a_customer_waiting_on_someone_elses_order_gets_404_at_once(live: Live) -> None:
+    """Ownership is checked before the wait: no waiter is held, and the timing does not tell the order exists."""
+    created = await live.create()
+    order_id = created.json()["aggregateId"]
+    ok(await live.reader.get(created.headers["location"]))
+    await live.pause()
+    try:
+        changed = await live.add_item(order_id, 1)
+        mallory = {"Authorization": f"Bearer {token(Role.CUSTOMER, 'mallory')}"}
+        waits = {"minVersion": str(changed.json()["version"]), "timeout": "2"}
+        for path, params in (
+            (f"/orders/{order_id}", waits),
+            (f"/orders/{order_id}/items", waits),
+            ("/orders", waits | {"minVersionOf": order_id}),
+            ("/orders/no-such-order", waits),
+        ):
+            started = time.perf_counter()
+            response = await live.reader.get(path, params=params, headers=mallory)
+            assert response.status_code == 404, (path, response.text)
+            assert time.perf_counter() - started < 0.5, f"{path} waited before refusing"
+        # The owner still waits for their own order, and gets it once the projection has applied it.
+        owner = {"Authorization": f"Bearer {token(Role.CUSTOMER, live.customer)}"}
+        pending = asyncio.create_task(live.reader.get(changed.headers["location"], headers=owner))
+        await asyncio.sleep(0.2)
+        assert not pending.done()
+    finally:
+        await live.resume()
+    body = ok(await pending)
+    assert body["data"]["version"] == 2
+    assert body["meta"]["stale"] is False
+
+
+async def test_waiters_beyond_the_limit_get_503_with_retry_after(live: Live) -> None:
+    created = await live.create()
+    order_id = created.json()["aggregateId"]
+    ok(await live.reader.get(created.headers["location"]))
+    await live.pause()
+    try:
+        async for application in running_app(readapi_settings(live.streams, max_waiters=2)):
+            async with client_of(application) as reader:
+                reader.headers.update(live.reader.headers)
+                waits = {"minVersion": "2", "timeout": "1"}
+                held = [asyncio.create_task(reader.get(f"/orders/{order_id}", params=waits)) for _ in range(2)]
+                await asyncio.sleep(0.2)
+                started = time.perf_counter()
+                refused = await reader.get(f"/orders/{order_id}", params=waits)
+                assert time.perf_counter() - started < 0.5
+                assert refused.status_code == 503
+                assert refused.headers["content-type"] == "application/problem+json"
+                assert int(refused.headers["retry-after"]) >= 1
+                assert all(ok(response)["meta"]["stale"] is True for response in await asyncio.gather(*held))
+                # The slots are free again once the waits are over.
+                assert (await reader.get(f"/orders/{order_id}", params=waits | {"timeout": "0.1"})).status_code == 200
+    finally:
+        await live.resume()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import httpx
+import jwt
 import psycopg
+import pytest
 
 from servicekit.principals import Role
+from servicekit.tokens import hs256_secret
 from tests.writer.helpers import assert_problem, new_order
+from writer.settings import WriterSettings
 
 Auth = Callable[..., dict[str, str]]
 
@@ -46,3 +51,14 @@ async def test_customers_see_only_their_own_commands(client: httpx.AsyncClient, 
 
 async def test_command_outcome_needs_a_token(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/commands/00000000-0000-4000-8000-000000000000"), 401)
+
+
+@pytest.mark.parametrize("roles", [[], ["auditor"]], ids=["no role", "unknown role"])
+async def test_token_without_a_known_role_reads_no_command_outcome(
+    client: httpx.AsyncClient, auth: Auth, settings: WriterSettings, roles: list[str]
+) -> None:
+    accepted = await client.post("/orders", json=new_order("bob"), headers=auth(Role.CUSTOMER, "bob"))
+    claims = {"sub": "bob", "roles": roles, "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    token = jwt.encode({**claims, "exp": int(time.time()) + 60}, hs256_secret(settings, serving=True), "HS256")
+    path = f"/commands/{accepted.json()['commandId']}"
+    assert_problem(await client.get(path, headers={"Authorization": f"Bearer {token}"}), 404)

@@ -15,7 +15,7 @@ from datetime import datetime
 import structlog
 from fastapi import APIRouter, FastAPI
 
-from servicekit import metrics
+from servicekit.exposure import docs_options, include_metrics
 from servicekit.logs import configure_logging
 from servicekit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
 from servicekit.problems import ProblemMapper
@@ -26,7 +26,8 @@ from writer.api.problems import install_problem_handlers
 from writer.api.services import Services
 from writer.handlers import CommandHandler, utc_now
 from writer.ports import CommandStore
-from writer.postgres import PostgresCommandStore, create_pool
+from writer.postgres import PostgresCommandStore, SlotGuard, create_pool
+from writer.postgres.store import Pool
 from writer.settings import WriterSettings, writer_settings
 
 log = structlog.get_logger("writer.app")
@@ -62,6 +63,7 @@ def create_app(
         version="1.0.0",
         description="Commands on orders. Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=_lifespan(settings, store, clock, [e.lifespan for e in extensions if e.lifespan is not None]),
+        **docs_options(settings),
     )
     app.include_router(routes_batch.router)
     app.include_router(routes_commands.router)
@@ -69,7 +71,7 @@ def create_app(
     for extension in extensions:
         app.include_router(extension.router)
     app.include_router(health.router)
-    app.include_router(metrics.router)
+    include_metrics(app, settings)
     install_problem_handlers(
         app,
         mappers=[e.problems for e in extensions if e.problems is not None],
@@ -97,7 +99,7 @@ def _lifespan(
                 pool = create_pool(settings)
                 await pool.open()
                 stack.push_async_callback(pool.close)
-                store = PostgresCommandStore(pool)
+                store = PostgresCommandStore(pool, slot_guard=await _start_slot_guard(settings, pool, stack))
             app.state.services = Services(
                 settings=settings,
                 store=store,
@@ -111,6 +113,21 @@ def _lifespan(
             yield
 
     return lifespan
+
+
+async def _start_slot_guard(settings: WriterSettings, pool: Pool, stack: contextlib.AsyncExitStack) -> SlotGuard | None:
+    """Judge the relay's slot once before serving, then poll it in the background."""
+    if not settings.relay_slot:
+        return None
+    guard = SlotGuard(
+        pool,
+        settings.relay_slot,
+        min_safe_fraction=settings.relay_slot_min_safe_fraction,
+        interval_s=settings.relay_slot_poll_interval_s,
+    )
+    await guard.poll()
+    stack.push_async_callback(_stop, asyncio.create_task(guard.run()))
+    return guard
 
 
 async def _purge_expired_keys(store: CommandStore, interval_s: float) -> None:

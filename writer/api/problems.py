@@ -13,18 +13,8 @@ from fastapi import FastAPI
 
 from servicekit import problems as kit
 from servicekit.problems import Problem, ProblemMapper, validation_problem
-from writer.domain import (
-    DomainError,
-    InvalidCommand,
-    InvalidTransition,
-    ItemNotFound,
-    OrderAlreadyExists,
-    OrderNotFound,
-    OrderNotModifiable,
-    TooManyLines,
-    VersionConflict,
-)
-from writer.errors import CommandNotFound, IdempotencyKeyReused, StoreUnavailable, WriterError
+from writer import domain
+from writer.errors import CommandNotFound, IdempotencyKeyReused, RelayAtRisk, StoreUnavailable, WriterError
 
 
 def problem_for(error: Exception) -> Problem:
@@ -40,7 +30,7 @@ def install_problem_handlers(
     `mappers` and `errors`: the mappings and error base classes of routes mounted on the app that the writer does
     not own (the composition root's); the writer's own mapping comes first, the kit's common one last."""
     mapper = _chained(writer_problem, *mappers) if mappers else writer_problem
-    kit.install_problem_handlers(app, mapper, own_errors=(DomainError, WriterError, *errors))
+    kit.install_problem_handlers(app, mapper, own_errors=(domain.DomainError, WriterError, *errors))
 
 
 def _chained(*mappers: ProblemMapper) -> ProblemMapper:
@@ -53,9 +43,9 @@ def _chained(*mappers: ProblemMapper) -> ProblemMapper:
 def writer_problem(error: Exception) -> Problem | None:
     """The writer's own errors; None for those every API answers alike."""
     match error:
-        case InvalidCommand():
+        case domain.InvalidCommand():
             return validation_problem(error.errors)
-        case VersionConflict():
+        case domain.VersionConflict():
             return Problem(
                 status=409,
                 slug="version-conflict",
@@ -64,27 +54,27 @@ def writer_problem(error: Exception) -> Problem | None:
                 extensions={"currentVersion": error.actual, "expectedVersion": error.expected},
                 headers={"ETag": f'"{error.actual}"'},
             )
-        case InvalidTransition():
+        case domain.InvalidTransition():
             extensions = {"currentStatus": error.current.value, "targetStatus": error.target.value}
             return Problem(
                 status=409, slug="invalid-transition", title="The order cannot make this transition",
                 detail=str(error), extensions=extensions,
             )  # fmt: skip
-        case OrderNotModifiable():
+        case domain.OrderNotModifiable():
             return Problem(
                 status=409, slug="order-not-modifiable", title="The order's items cannot change",
                 detail=str(error), extensions={"currentStatus": error.status.value},
             )  # fmt: skip
-        case TooManyLines():
+        case domain.TooManyLines():
             return Problem(
                 status=409, slug="too-many-lines", title="The order is full",
                 detail=str(error), extensions={"maxLines": error.limit},
             )  # fmt: skip
-        case OrderAlreadyExists():
+        case domain.OrderAlreadyExists():
             return Problem(status=409, slug="order-exists", title="The order already exists", detail=str(error))
-        case OrderNotFound():
+        case domain.OrderNotFound():
             return Problem(status=404, slug="order-not-found", title="No such order", detail=str(error))
-        case ItemNotFound():
+        case domain.ItemNotFound():
             return Problem(status=404, slug="item-not-found", title="No such order item", detail=str(error))
         case CommandNotFound():
             return Problem(status=404, slug="command-not-found", title="No such command", detail=str(error))
@@ -95,13 +85,18 @@ def writer_problem(error: Exception) -> Problem | None:
                 title="The idempotency key belongs to another request",
                 detail=f"{error}; use a new key for a new request",
             )
+        case RelayAtRisk():
+            return Problem(
+                status=503, slug="relay-at-risk", title="Commands are paused until the relay catches up",
+                detail=f"{error}; retry later", headers={"Retry-After": "5"},
+            )  # fmt: skip
         case StoreUnavailable():
             return Problem(
                 status=503, slug="unavailable", title="The service is unavailable",
                 detail="the write model cannot be reached right now; retry shortly",
                 headers={"Retry-After": "1"},
             )  # fmt: skip
-        case DomainError() | WriterError():
+        case domain.DomainError() | WriterError():
             return Problem(status=422, slug="rejected", title="The command was rejected", detail=str(error))
         case _:
             return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from fastapi import Request
 
 from servicekit.tokens import TokenVerifier
+from writer.batch.slots import BatchSlots
 from writer.handlers import CommandHandler
 from writer.ports import CommandStore
 from writer.settings import WriterSettings
@@ -19,6 +20,8 @@ class Services:
     store: CommandStore
     handler: CommandHandler
     tokens: TokenVerifier
+    batches: BatchSlots = field(default_factory=BatchSlots)
+    """The batches each subject is running in this process."""
 
 
 async def get_services(request: Request) -> Services:

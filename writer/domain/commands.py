@@ -9,6 +9,18 @@ from decimal import Decimal
 
 from schemas.events import ShippingAddress
 
+__all__ = [
+    "AddItemToOrder",
+    "CancelOrder",
+    "ConfirmOrder",
+    "CreateOrder",
+    "NewOrderLine",
+    "OrderCommand",
+    "RemoveItemFromOrder",
+    "ShipOrder",
+]
+"""What `writer.domain` exports from this module."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewOrderLine:
@@ -32,46 +44,42 @@ class CreateOrder:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AddItemToOrder:
+class ChangeOrder:
+    """What every command on an existing order carries: which order, and optionally the version it expects."""
+
+    order_id: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddItemToOrder(ChangeOrder):
     """Append a line to a pending order."""
 
-    order_id: str
     item: NewOrderLine
-    expected_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RemoveItemFromOrder:
+class RemoveItemFromOrder(ChangeOrder):
     """Remove a line from a pending order; removing the last line is allowed (the total becomes 0.00)."""
 
-    order_id: str
     item_id: str
-    expected_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CancelOrder:
+class CancelOrder(ChangeOrder):
     """Cancel a pending or confirmed order."""
 
-    order_id: str
     reason: str
-    expected_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ConfirmOrder:
+class ConfirmOrder(ChangeOrder):
     """Confirm a pending order that has at least one line."""
 
-    order_id: str
-    expected_version: int | None = None
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ShipOrder:
+class ShipOrder(ChangeOrder):
     """Ship a confirmed order."""
-
-    order_id: str
-    expected_version: int | None = None
 
 
 OrderCommand = CreateOrder | AddItemToOrder | RemoveItemFromOrder | CancelOrder | ConfirmOrder | ShipOrder

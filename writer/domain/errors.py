@@ -6,6 +6,21 @@ from dataclasses import dataclass
 
 from schemas.events import OrderStatus
 
+__all__ = [
+    "DomainError",
+    "FieldError",
+    "InvalidCommand",
+    "InvalidTransition",
+    "InvalidValue",
+    "ItemNotFound",
+    "OrderAlreadyExists",
+    "OrderNotFound",
+    "OrderNotModifiable",
+    "TooManyLines",
+    "VersionConflict",
+]
+"""What `writer.domain` exports from this module."""
+
 
 class InvalidValue(ValueError):
     """One input value is malformed; `FieldErrors` turns it into a `FieldError` at the field's path."""

@@ -4,18 +4,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from schemas.events import (
-    OrderCancelled,
-    OrderConfirmed,
-    OrderCreated,
-    OrderEvent,
-    OrderItemAdded,
-    OrderItemRemoved,
-    OrderShipped,
-    OrderStatus,
-    ShippingAddress,
-)
+from schemas import events
+from schemas.events import OrderEvent, OrderStatus, ShippingAddress
 from writer.domain.values import MAX_LINES, OrderLine, sum_of_lines
+
+__all__ = ["Decision", "Order", "apply_event", "evolve"]
+"""What `writer.domain` exports from this module."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,7 +82,7 @@ def evolve(state: Order | None, decision: Decision) -> Order:
 
 def apply_event(state: Order | None, event: OrderEvent, decision: Decision) -> Order:
     """One event's effect; the state's version and `updated_at` come from the decision."""
-    if isinstance(event, OrderCreated):
+    if isinstance(event, events.OrderCreated):
         if state is not None:
             raise ValueError(f"order {state.id} is created twice")
         new = _created(event, decision)
@@ -101,7 +95,7 @@ def apply_event(state: Order | None, event: OrderEvent, decision: Decision) -> O
     return new
 
 
-def _created(event: OrderCreated, decision: Decision) -> Order:
+def _created(event: events.OrderCreated, decision: Decision) -> Order:
     return Order(
         id=decision.order_id,
         customer_id=event.customer_id,
@@ -117,11 +111,15 @@ def _created(event: OrderCreated, decision: Decision) -> Order:
 
 def _changed(state: Order, event: OrderEvent) -> Order:
     match event:
-        case OrderItemAdded(item=item):
+        case events.OrderItemAdded(item=item):
             return replace(state, items=(*state.items, OrderLine.from_item(item)))
-        case OrderItemRemoved(item_id=item_id):
+        case events.OrderItemRemoved(item_id=item_id):
             return replace(state, items=tuple(line for line in state.items if line.item_id != item_id))
-        case OrderConfirmed(status=status) | OrderShipped(status=status) | OrderCancelled(status=status):
+        case (
+            events.OrderConfirmed(status=status)
+            | events.OrderShipped(status=status)
+            | events.OrderCancelled(status=status)
+        ):
             return replace(state, status=status)
-        case OrderCreated():
+        case events.OrderCreated():
             raise ValueError(f"order {state.id} is created twice")

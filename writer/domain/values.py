@@ -11,6 +11,18 @@ from uuid import UUID, uuid5
 from schemas.events import LineItem, ShippingAddress
 from writer.domain.errors import FieldErrors, InvalidValue
 
+__all__ = [
+    "CURRENCIES",
+    "MAX_LINES",
+    "MAX_QUANTITY",
+    "MIN_QUANTITY",
+    "OrderLine",
+    "currency_code",
+    "line_item_id",
+    "money",
+]
+"""What `writer.domain` exports from this module."""
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # With ≤ 100 lines of ≤ 1000 units, a total stays below 10^14: inside the Avro decimal(18, 2) of the events.
