@@ -27,6 +27,7 @@ def sandbox(
         group_prefix=f"{uid}.",
         dlq_prefix=f"{uid}.dlq.",
         mongo_database=f"{uid}_orders".replace("-", "_"),
+        list_schema=f"{uid}_lists".replace("-", "_").lower(),
         search_alias=f"{uid}-orders",
         clickhouse_database=f"{uid}_analytics".replace("-", "_"),
         redis_prefix=uid,
@@ -35,7 +36,7 @@ def sandbox(
 
 
 async def create_topics(settings: StreamsSettings, partitions: int = 3, *, events: bool = True) -> None:
-    """The event topic (unless shared) and the three DLQ topics, as `connectors/topics.yaml` would."""
+    """The event topic (unless shared) and the DLQ topics, as `connectors/topics.yaml` would."""
     topics = [NewTopic(settings.dlq_topic(name), num_partitions=1, replication_factor=1) for name in PROJECTIONS]
     if events:
         topics.append(NewTopic(settings.topic, num_partitions=partitions, replication_factor=1))
@@ -52,13 +53,18 @@ async def remove(settings: StreamsSettings, *, events: bool = True) -> None:
     from streams.sinks.clickhouse import ClickHouseTargets
     from streams.sinks.elasticsearch import ElasticsearchTargets
     from streams.sinks.mongo import MongoTargets
+    from streams.sinks.postgres import PostgresTargets
 
     mongo = MongoTargets.connect(settings)
     try:
         await mongo.drop_database()
     finally:
         await mongo.close()
-    for targets in (ElasticsearchTargets.connect(settings), ClickHouseTargets.connect(settings)):
+    for targets in (
+        ElasticsearchTargets.connect(settings),
+        ClickHouseTargets.connect(settings),
+        PostgresTargets.connect(settings),
+    ):
         try:
             await targets.drop_everything()
         finally:
