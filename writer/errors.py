@@ -29,4 +29,3 @@ class CommandNotFound(WriterError):
 
 class StoreUnavailable(WriterError):
     """The database cannot be reached (or no connection was free in time); the client may retry."""
-

@@ -2,8 +2,8 @@
 
 The secret is shown once, in the answer to the registration (as Standard Webhooks providers do); listings never
 show it. DELETE stops deliveries at once (the agent re-reads the registry within seconds); the log stays.
-Routes render their JSON themselves (times as ISO 8601 UTC with milliseconds, like every response of the APIs); the response
-models document the shapes.
+Routes render their JSON themselves (times as ISO 8601 UTC with milliseconds, like every response of the APIs); the
+response models document the shapes.
 
 The routes belong to no app: the composition root mounts `router` on the writer's API, puts `WebhookServices` on
 the app (`provide_services`, in its lifespan) and answers the routes' errors with `problems.webhook_problem`.
