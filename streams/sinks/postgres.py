@@ -229,16 +229,29 @@ class PostgresTargets(Targets):
 
     async def read_view(self, order_id: str) -> dict[str, Any] | None:
         """The row readers see for an order, through the view (tests, operators comparing stores)."""
+        rows = await self.shown([order_id], with_state=False)
+        return rows[0] if rows else None
+
+    async def shown(self, order_ids: list[str], *, with_state: bool = True) -> list[dict[str, Any]]:
+        """The rows of these orders readers see through the view, with the `state` the view leaves out if asked
+        (from the active generation's table: for peeking, a switch in between may mix generations)."""
+        view = sql.Identifier(self._schema, LIST_VIEW)
+        state = (
+            sql.SQL(", (SELECT t.state FROM {} AS t WHERE t.id = v.id) AS state").format(
+                sql.Identifier(self._schema, self.table_name(active))
+            )
+            if with_state and (active := await self.active())
+            else sql.SQL("")
+        )
         pool = await self._opened()
         async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
             try:
                 await cursor.execute(
-                    sql.SQL("SELECT * FROM {} WHERE id = %s").format(sql.Identifier(self._schema, LIST_VIEW)),
-                    (order_id,),
+                    sql.SQL("SELECT v.*{} FROM {} AS v WHERE v.id = ANY(%s)").format(state, view), (order_ids,)
                 )
             except UndefinedTable:
-                return None  # no generation was ever switched to
-            return await cursor.fetchone()
+                return []  # no generation was ever switched to
+            return await cursor.fetchall()
 
     async def drop_everything(self) -> None:
         """Remove the schema: every generation, the view and the generations table (sandboxes)."""
