@@ -199,6 +199,7 @@ def _scenario(url: str, token: str, targets: list[Target], clients: int, seconds
     return {
         "requests": result.requests,
         "errors": result.errors,
+        "error codes": ", ".join(f"{code}: {n}" for code, n in sorted(result.status_codes.items()) if code != "200"),
         "req/s": result.rate,
         "p50 ms": result.p50_ms,
         "p99 ms": result.p99_ms,

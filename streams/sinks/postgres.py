@@ -73,6 +73,7 @@ class PostgresSink(BatchingSink):
         super().__init__()
         self._pool = pool
         self._table = sql.Identifier(schema, table)
+        self._upsert = upsert_statement(self._table)
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         if not keys:
@@ -91,7 +92,7 @@ class PostgresSink(BatchingSink):
         return found
 
     async def write(self, puts: list[Put]) -> None:
-        columns = [[] for _ in _COLUMNS]  # type: list[list[Any]]
+        columns: list[list[Any]] = [[] for _ in _COLUMNS]
         for put in puts:
             row = {**put.document, "id": put.key, "position": put.position.packed}
             row[STATE] = json.dumps(row[STATE], separators=(",", ":"))
@@ -99,7 +100,7 @@ class PostgresSink(BatchingSink):
                 values.append(row[name])
         pool = await self._pool()
         async with pool.connection() as conn:
-            await conn.execute(upsert_statement(self._table), columns)
+            await conn.execute(self._upsert, columns)
 
     async def count(self) -> int:
         pool = await self._pool()
