@@ -66,13 +66,16 @@ class Live:
 
 
 @asynccontextmanager
-async def live_pipeline(stack: Stack, projections: Sequence[str] = (DETAIL,)) -> AsyncIterator[Live]:
+async def live_pipeline(
+    stack: Stack, projections: Sequence[str] = (DETAIL,), writer_url: str | None = None
+) -> AsyncIterator[Live]:
+    """`writer_url`: a writer other than the stack's app (e.g. one a test serves itself)."""
     streams = unique_settings(stack, topic=EVENTS_TOPIC)
     await create_topics(streams, events=False)
     # Fresh store targets, and groups that start at the topic's end: only events from now on are projected.
     for name in projections:
         await start_at_end(streams, streams.group_id(name, 1))
-    writer_url = f"http://127.0.0.1:{stack.settings.ports.writer}"
+    writer_url = writer_url or f"http://127.0.0.1:{stack.settings.ports.writer}"
     staff = {"Authorization": f"Bearer {token(Role.STAFF)}"}
     try:
         async for application in running_app(readapi_settings(streams)):

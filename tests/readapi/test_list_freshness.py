@@ -5,7 +5,8 @@ answer is a whole generation: the switch is atomic)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -21,24 +22,35 @@ from tests.readapi.conftest import client_of, readapi_settings, running_app, tok
 from tests.readapi.helpers import ok
 from tests.readapi.live import Live, live_pipeline
 from tests.readapi.seed import varied_histories
+from tests.servers import served
 from tests.streams.conftest import create_topics, unique_settings
 from tests.streams.pipeline import produce, run_until_caught_up
 
 pytestmark = pytest.mark.stack
+CONNECTOR = "orders-outbox"
 
 
 @pytest.fixture(scope="module")
-async def live(stack: Stack) -> AsyncIterator[Live]:
-    """The stack's writer and connector as they run (this test starts neither), live list projection in-process."""
-    writer = f"http://127.0.0.1:{stack.settings.ports.writer}/health/ready"
+def writer_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A writer of this checkout on a port of its own (not the stack's app: no pid file), on the stack's write model,
+    which the registered connector relays; this test registers nothing and skips when the connector is not running."""
+    connect = f"http://127.0.0.1:{stack.settings.ports.connect}/connectors/{CONNECTOR}/status"
     try:
-        async with httpx.AsyncClient(timeout=3) as probe:
-            ready = (await probe.get(writer)).status_code == 200
-    except httpx.HTTPError:
-        ready = False
-    if not ready:
-        pytest.skip("needs the writer app and the orders-outbox connector running (`cqrs stack up writer`)")
-    async with live_pipeline(stack, projections=(LIST,)) as pipeline:
+        running = httpx.get(connect, timeout=3).json().get("connector", {}).get("state") == "RUNNING"
+    except (httpx.HTTPError, ValueError):
+        running = False
+    if not running:
+        pytest.skip(f"needs the {CONNECTOR} connector running (`cqrs connectors register {CONNECTOR}`)")
+    database_url = f"postgresql://postgres@127.0.0.1:{stack.settings.ports.postgres}/orders"
+    env = dict(os.environ, CQRS_WRITER_DATABASE_URL=database_url, CQRS_WRITER_LOG_LEVEL="warning")
+    with served(["writer.cli", "serve"], env=env, log=tmp_path_factory.mktemp("writer") / "writer.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def live(stack: Stack, writer_url: str) -> AsyncIterator[Live]:
+    """Commands to this test's writer, relayed by the stack's connector; the list projection live in-process."""
+    async with live_pipeline(stack, projections=(LIST,), writer_url=writer_url) as pipeline:
         yield pipeline
 
 
