@@ -49,26 +49,43 @@ async def create_topics(settings: StreamsSettings, partitions: int = 3, *, event
 
 
 async def remove(settings: StreamsSettings, *, events: bool = True) -> None:
-    """Delete everything the sandbox names: store targets, Redis keys, DLQ topics (and the event topic)."""
+    """Delete everything the sandbox names: store targets, Redis keys, DLQ topics (and the event topic). Every part is
+    attempted even when one fails (a store that is down must not leave the others' leftovers behind); the first
+    failure is raised at the end."""
+    failures: list[BaseException] = []
+    for part in (_drop_stores(settings), _drop_keys(settings), _drop_topics(settings, events=events)):
+        try:
+            await part
+        except Exception as error:
+            failures.append(error)
+    if failures:
+        raise failures[0]
+
+
+async def _drop_stores(settings: StreamsSettings) -> None:
     from streams.sinks.clickhouse import ClickHouseTargets
     from streams.sinks.elasticsearch import ElasticsearchTargets
     from streams.sinks.mongo import MongoTargets
     from streams.sinks.postgres import PostgresTargets
 
-    mongo = MongoTargets.connect(settings)
-    try:
-        await mongo.drop_database()
-    finally:
-        await mongo.close()
+    failures: list[BaseException] = []
     for targets in (
+        PostgresTargets.connect(settings),
+        MongoTargets.connect(settings),
         ElasticsearchTargets.connect(settings),
         ClickHouseTargets.connect(settings),
-        PostgresTargets.connect(settings),
     ):
         try:
             await targets.drop_everything()
+        except Exception as error:
+            failures.append(error)
         finally:
             await targets.close()
+    if failures:
+        raise failures[0]
+
+
+async def _drop_keys(settings: StreamsSettings) -> None:
     redis = Redis.from_url(settings.redis_url)
     try:
         keys = [key async for key in redis.scan_iter(match=f"{settings.redis_prefix}:*")]
@@ -76,6 +93,9 @@ async def remove(settings: StreamsSettings, *, events: bool = True) -> None:
             await redis.delete(*keys)
     finally:
         await redis.aclose()
+
+
+async def _drop_topics(settings: StreamsSettings, *, events: bool) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:

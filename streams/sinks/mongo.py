@@ -206,7 +206,7 @@ class MongoTargets(Targets):
     def sink(self, generation: int, *, bulk: bool = False) -> MongoSink:
         return MongoSink(self._db[self.collection_name(generation)], bulk=bulk)
 
-    async def drop_database(self) -> None:
+    async def drop_everything(self) -> None:
         """Remove the whole database, every generation and pointer in it (sandboxes)."""
         await self._client.drop_database(self._db.name)
 
