@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
+from streams.sinks import STORES, targets_for
 
 
 def sandbox(
@@ -48,12 +50,13 @@ async def create_topics(settings: StreamsSettings, partitions: int = 3, *, event
         await admin.close()
 
 
-async def remove(settings: StreamsSettings, *, events: bool = True) -> None:
-    """Delete everything the sandbox names: store targets, Redis keys, DLQ topics (and the event topic). Every part is
+async def remove(settings: StreamsSettings, *, events: bool = True, stores: Collection[str] = STORES) -> None:
+    """Delete everything the sandbox names: store targets, Redis keys, DLQ topics (and the event topic). `stores`: only
+    those the sandbox used (`streams.sinks.STORES` names), so a store it never touched need not answer. Every part is
     attempted even when one fails (a store that is down must not leave the others' leftovers behind); the first
     failure is raised at the end."""
     failures: list[BaseException] = []
-    for part in (_drop_stores(settings), _drop_keys(settings), _drop_topics(settings, events=events)):
+    for part in (_drop_stores(settings, stores), _drop_keys(settings), _drop_topics(settings, events=events)):
         try:
             await part
         except Exception as error:
@@ -62,19 +65,10 @@ async def remove(settings: StreamsSettings, *, events: bool = True) -> None:
         raise failures[0]
 
 
-async def _drop_stores(settings: StreamsSettings) -> None:
-    from streams.sinks.clickhouse import ClickHouseTargets
-    from streams.sinks.elasticsearch import ElasticsearchTargets
-    from streams.sinks.mongo import MongoTargets
-    from streams.sinks.postgres import PostgresTargets
-
+async def _drop_stores(settings: StreamsSettings, stores: Collection[str]) -> None:
     failures: list[BaseException] = []
-    for targets in (
-        PostgresTargets.connect(settings),
-        MongoTargets.connect(settings),
-        ElasticsearchTargets.connect(settings),
-        ClickHouseTargets.connect(settings),
-    ):
+    for store in stores:
+        targets = targets_for(store, settings)
         try:
             await targets.drop_everything()
         except Exception as error:

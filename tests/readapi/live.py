@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from infra.stack import Stack
 from servicekit.principals import Role
 from streams.contract import DETAIL
+from streams.projections import projection_named
 from streams.sandbox import create_topics, remove
 from streams.settings import StreamsSettings
 from tests.readapi.conftest import client_of, readapi_settings, running_app, token
@@ -91,4 +92,5 @@ async def live_pipeline(
                 finally:
                     await live.pause()
     finally:
-        await remove(streams, events=False)  # never the shared event topic
+        # Never the shared event topic; only the stores these projections wrote.
+        await remove(streams, events=False, stores={projection_named(name).store for name in projections})

@@ -14,6 +14,7 @@ from streams.projections.analytics import AnalyticsProjection
 from streams.projections.detail import DetailProjection
 from streams.projections.lists import ListProjection
 from streams.projections.search import SearchProjection
+from streams.sandbox import remove
 from streams.sink import Sink, Targets
 from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
@@ -47,10 +48,9 @@ class TestPostgresSink(SinkContract):
     async def targets(self, stack: Stack) -> AsyncIterator[Targets]:
         settings = unique_settings(stack)
         targets = PostgresTargets.connect(settings)
-        self.schema = settings.list_schema
         yield targets
         await targets.close()
-        await cleanup(settings)
+        await remove(settings, stores=["postgres"])
 
     async def read_as_reader(self, targets: Targets, key: str) -> dict[str, Any] | None:
         assert isinstance(targets, PostgresTargets)
