@@ -72,7 +72,7 @@ class ReadApi(Service):
 
     name = "readapi"
     version = "this checkout"
-    depends_on = ("postgres", "redis", "ferretdb", "elasticsearch", "clickhouse")
+    depends_on = ("postgres", "readdb", "redis", "ferretdb", "elasticsearch", "clickhouse")
 
     @property
     def port(self) -> int:
@@ -111,7 +111,7 @@ class StreamsWorker(Service):
 
     name = "streams"
     version = "this checkout"
-    depends_on = ("kafka", "redis", "ferretdb", "elasticsearch", "clickhouse")
+    depends_on = ("kafka", "redis", "readdb", "ferretdb", "elasticsearch", "clickhouse")
 
     @property
     def port(self) -> int:

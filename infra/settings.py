@@ -27,6 +27,8 @@ class Ports(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CQRS_PORT_")
 
     postgres: int = 55432
+    readdb: int = 55433
+    """The read store (PostgreSQL) of the list projection."""
     redis: int = 56379
     kafka: int = 59092
     kafka_controller: int = 59093

@@ -24,6 +24,10 @@ class PageInfo:
     page: int
     limit: int
     total: int
+    cursor: str | None = None
+    """Lists: where the next page starts (keyset); None on the last page, and for other views."""
+    estimated: bool = False
+    """Lists: `total` is an estimate (more matched than are counted exactly)."""
 
 
 @dataclass(frozen=True, slots=True)

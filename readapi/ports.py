@@ -15,13 +15,19 @@ Document = dict[str, Any]
 
 
 class OrderViews(Protocol):
-    """Detail and list of orders (the `orders-mongo` projection)."""
+    """Detail of orders, read by orderId (the `orders-mongo` projection)."""
 
     async def get(self, order_id: str) -> Document | None:
         """The order's document with its items, or None."""
 
+
+class OrderLists(Protocol):
+    """Lists of orders, filtered and sorted (the `orders-list` projection)."""
+
     async def list(self, query: ListQuery) -> Page[Document]:
-        """One page of order summaries (no items), in the query's order, ties broken by orderId."""
+        """One page of order summaries (no items), in the query's order, ties broken by orderId in the sort's
+        direction; from `query.cursor` on if given (keyset), else at the page's offset. `Page.cursor` is where the
+        next page starts (None on the last one); `Page.estimated` says `total` is an estimate beyond an exact bound."""
 
 
 class OrderSearch(Protocol):

@@ -6,11 +6,15 @@ checks is one every store can answer, which is how bad input never reaches a sto
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from readapi.errors import InvalidQuery
 
@@ -22,6 +26,7 @@ MAX_WINDOW = 10_000
 query, not a bigger offset."""
 MAX_QUERY_LENGTH = 200
 MAX_ID_LENGTH = 200
+MAX_CURSOR_LENGTH = 400
 MAX_ANALYTICS_DAYS = 3660
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 T = TypeVar("T")
@@ -35,7 +40,7 @@ class OrderStatus(StrEnum):
 
 
 class SortField(StrEnum):
-    """The list's sortable fields: each is indexed or cheap to sort on in the detail store."""
+    """The list's sortable fields: the list store has an index for each, under every filter."""
 
     CREATED_AT = "createdAt"
     UPDATED_AT = "updatedAt"
@@ -95,20 +100,92 @@ class PageRequest:
 class Page(Generic[T]):
     items: list[T]
     total: int
+    cursor: str | None = None
+    """Where the next page starts (keyset), None on the last page (lists only)."""
+    estimated: bool = False
+    """`total` is the store's estimate: more matched than it counts exactly (lists only)."""
+
+
+SortValue = str | int
+"""A sort field's value as a cursor holds it: wire timestamps and statuses as text, cents and counts as integers."""
+
+
+def sort_value(summary: dict[str, Any], field: SortField) -> SortValue:
+    """The value an order summary (the API's shape) sorts by; timestamps as wire text (`…Z`, fixed width, so they
+    compare as they sort) and money as integer cents, whatever the currency."""
+    if field is SortField.TOTAL:
+        return int(Decimal(summary["total"]) * 100)
+    value = summary[field.value]
+    return value if isinstance(value, str | int) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A keyset position: the page starts after the order with this sort value and orderId, in the sort's order (ties
+    are broken by orderId in the sort's direction). Opaque to clients; bound to the sort it was made for."""
+
+    sort: Sort
+    value: SortValue
+    order_id: str
+
+    @classmethod
+    def after(cls, summary: dict[str, Any], sort: Sort) -> Cursor:
+        return cls(sort, sort_value(summary, sort.field), summary["orderId"])
+
+    def encode(self) -> str:
+        raw = json.dumps([str(self.sort), self.value, self.order_id], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, sort: Sort) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            made_for, value, order_id = json.loads(raw)
+        except (binascii.Error, ValueError, TypeError):
+            raise InvalidQuery.of("cursor", "not a cursor this API gave out") from None
+        if made_for != str(sort):
+            raise InvalidQuery.of("cursor", f"the cursor belongs to sort={str(made_for)[:50]}, not sort={sort}")
+        if not isinstance(order_id, str) or not isinstance(value, str | int) or isinstance(value, bool):
+            raise InvalidQuery.of("cursor", "not a cursor this API gave out")
+        _check_value(sort.field, value)
+        return cls(sort, value, order_id)
+
+
+def _check_value(field: SortField, value: SortValue) -> None:
+    """A decoded cursor's value must be one the store can compare with the field (bad input never reaches it)."""
+    numeric = field in (SortField.TOTAL, SortField.ITEM_COUNT, SortField.VERSION)
+    valid = isinstance(value, int) and abs(value) <= 2**62 if numeric else isinstance(value, str) and len(value) <= 40
+    if valid and field in (SortField.CREATED_AT, SortField.UPDATED_AT):
+        valid = bool(_WIRE_TIME.fullmatch(str(value)))
+        try:
+            datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            valid = False
+    if not valid:
+        raise InvalidQuery.of("cursor", "not a cursor this API gave out")
+
+
+_WIRE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
-    """`GET /orders`: `customer_id` is also how a customer's list is confined to their own orders."""
+    """`GET /orders`: `customer_id` is also how a customer's list is confined to their own orders. With a `cursor`,
+    the page starts after it (keyset) instead of at `page`'s offset."""
 
     status: OrderStatus | None
     customer_id: str | None
     sort: Sort
     page: PageRequest
+    cursor: Cursor | None = None
 
     def key(self) -> str:
         """The query in one canonical text (cache keys)."""
-        return f"s={self.status or ''}|c={self.customer_id or ''}|o={self.sort}|p={self.page.page}|l={self.page.limit}"
+        after = self.cursor.encode() if self.cursor else ""
+        return (
+            f"s={self.status or ''}|c={self.customer_id or ''}|o={self.sort}|p={self.page.page}|l={self.page.limit}"
+            f"|a={after}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

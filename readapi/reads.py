@@ -2,7 +2,7 @@
 store, and say how fresh the answer is. No HTTP here; the routes parse and authorize, these functions read.
 
 Which projection backs which view (and so whose announcements a wait listens to, whose position keys the cache):
-detail, items and list → `DETAIL`; search → `SEARCH`; analytics → `ANALYTICS` (names from `streams.contract`).
+detail and items → `DETAIL`; list → `LIST`; search → `SEARCH`; analytics → `ANALYTICS` (`streams.contract`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from prometheus_client import Counter, Histogram
 from readapi.answers import MetaInfo, PageInfo, dumps
 from readapi.cache import ResponseCache
 from readapi.freshness import CheckpointMirror
-from readapi.ports import OrderSearch, OrderSummaries, OrderViews, ViewPosition
+from readapi.ports import OrderLists, OrderSearch, OrderSummaries, OrderViews, ViewPosition
 from readapi.queries import ListQuery, SearchQuery
 from readapi.settings import ReadApiSettings
 from readapi.visibility import ALL_ORDERS, require_visible, visible
 from readapi.waiter import VersionWaiter
-from streams.contract import ANALYTICS, DETAIL, SEARCH
+from streams.contract import ANALYTICS, DETAIL, LIST, SEARCH
 
 CACHE = Counter("readapi_cache_lookups", "Cache lookups per view and outcome (hit, miss, bypass).", ["view", "outcome"])
 WAITS = Counter(
@@ -41,6 +41,8 @@ class ReadServices(Protocol):
     def settings(self) -> ReadApiSettings: ...
     @property
     def views(self) -> OrderViews: ...
+    @property
+    def lists(self) -> OrderLists: ...
     @property
     def search(self) -> OrderSearch: ...
     @property
@@ -122,20 +124,24 @@ async def strong_order_detail(
 async def order_list(
     services: ReadServices, query: ListQuery, wait: ReadYourWrite | None, *, use_cache: bool = True
 ) -> Answer:
-    stale = wait is not None and await _wait(services, DETAIL, wait) is None
-    position = await services.mirror.position(DETAIL)
+    stale = wait is not None and await _wait(services, LIST, wait) is None
+    position = await services.mirror.position(LIST)
     page_info = (query.page.page, query.page.limit)
     key = _page_key(services, "list", position, query.key())
     if use_cache and key is not None and (cached := await services.cache.get(key)) is not None:
         CACHE.labels("list", "hit").inc()
-        total, _, data = cached.partition(b"\n")
-        return Answer(data, MetaInfo.of_view(position, cached=True, stale=stale), PageInfo(*page_info, int(total)))
+        header, _, data = cached.partition(b"\n")
+        total, cursor, estimated = json.loads(header)
+        page = PageInfo(*page_info, total, cursor=cursor, estimated=estimated)
+        return Answer(data, MetaInfo.of_view(position, cached=True, stale=stale), page)
     CACHE.labels("list", "miss" if key else "bypass").inc()
-    page = await services.views.list(query)
-    data = dumps(page.items)
+    found = await services.lists.list(query)
+    data = dumps(found.items)
     if key is not None:
-        await services.cache.put(key, b"%d\n" % page.total + data, services.settings.list_cache_ttl_s)
-    return Answer(data, MetaInfo.of_view(position, stale=stale), PageInfo(*page_info, page.total))
+        header = dumps([found.total, found.cursor, found.estimated])
+        await services.cache.put(key, header + b"\n" + data, services.settings.list_cache_ttl_s)
+    page = PageInfo(*page_info, found.total, cursor=found.cursor, estimated=found.estimated)
+    return Answer(data, MetaInfo.of_view(position, stale=stale), page)
 
 
 async def order_search(services: ReadServices, query: SearchQuery, *, use_cache: bool = True) -> Answer:

@@ -54,8 +54,9 @@ class ReadApiSettings(ServiceSettings):
     cache_prefix: str = "readapi"
     pointer_ttl_s: float = Field(1.0, ge=0, description="how long the Mongo collection pointer is trusted")
     store_timeout_s: float = Field(5.0, gt=0, description="per store call; beyond it the answer is a 503")
-    list_scans: int = Field(
-        2, ge=1, description="order lists run against the Mongo-wire store at once per worker (FerretDB scans for them)"
+    list_pool_size: int = Field(8, ge=1, description="connections to the list store (readdb) per worker")
+    list_exact_total_max: int = Field(
+        10_000, ge=0, description="lists count matching orders exactly up to this many; beyond, `total` is an estimate"
     )
 
     port: Port = 58002

@@ -1,13 +1,15 @@
 """The read-model contract: what `streams` writes and `readapi` reads, named once for both sides.
 
 The read API knows the streams package only through this module and `streams.settings` (which holds the
-per-environment stems of these names: `mongo_database`, `mongo_collection`, `search_alias`, `clickhouse_database`,
-`redis_prefix`). Standard library only, so importing it loads no store client.
+per-environment stems of these names: `list_schema`, `mongo_database`, `mongo_collection`, `search_alias`,
+`clickhouse_database`, `redis_prefix`). Standard library only, so importing it loads no store client.
 
-- Projections: `DETAIL` (detail, items and lists; MongoDB wire), `SEARCH` (Elasticsearch), `ANALYTICS` (ClickHouse).
+- Projections: `LIST` (order lists; PostgreSQL `readdb`), `DETAIL` (detail and items; MongoDB wire), `SEARCH`
+  (Elasticsearch), `ANALYTICS` (ClickHouse).
 - Reader-facing names, each pointing at the active generation, which a rebuild switches atomically:
-  MongoDB: the pointer document `POINTERS/<mongo_collection>`, whose `POINTER_COLLECTION` field names the collection
-  to query; Elasticsearch: the alias `<search_alias>`; ClickHouse: the views `VIEWS` in `<clickhouse_database>`.
+  PostgreSQL: the view `<list_schema>.LIST_VIEW` with the columns `LIST_COLUMNS`; MongoDB: the pointer document
+  `POINTERS/<mongo_collection>`, whose `POINTER_COLLECTION` field names the collection to query; Elasticsearch: the
+  alias `<search_alias>`; ClickHouse: the views `VIEWS` in `<clickhouse_database>`.
 - The checkpoint mirror in Redis, written by the workers after every flush (`streams.checkpoints`), read by the read
   API's freshness lookups and `minVersion` waits (and so behind its cache keys): `MirrorKeys`.
 """
@@ -19,12 +21,33 @@ from dataclasses import dataclass
 from typing import Literal
 
 DETAIL = "orders-mongo"
-"""Detail, items and lists of orders (MongoDB wire; FerretDB here)."""
+"""Detail and items of orders, read by orderId (MongoDB wire; FerretDB here)."""
 SEARCH = "orders-search"
 """Full-text search over orders (Elasticsearch)."""
 ANALYTICS = "orders-analytics"
 """Facts and aggregates (ClickHouse)."""
-PROJECTIONS = (DETAIL, SEARCH, ANALYTICS)
+LIST = "orders-list"
+"""Lists of orders, filtered and sorted by indexes (PostgreSQL, the `readdb` cluster)."""
+PROJECTIONS = (DETAIL, SEARCH, ANALYTICS, LIST)
+"""In the order of their workers' metrics ports (`metrics_port` + index)."""
+
+LIST_VIEW = "orders"
+"""The view readers query in `<list_schema>`; it selects from the active generation's table (`orders_v<N>`)."""
+LIST_COLUMNS = (
+    "id",
+    "customer_id",
+    "status",
+    "currency",
+    "total",
+    "total_cents",
+    "item_count",
+    "created_at",
+    "updated_at",
+    "version",
+    "position",
+)
+"""Columns of the list view: money as `numeric(20,2)` (exact) and integer cents (sorts); times `timestamptz`;
+`position` the packed position of the last applied event (`streams.positions`)."""
 
 POINTERS = "read_models"
 """MongoDB collection of pointer documents: `{_id: "orders", collection: "orders_v2", generation: 2, switchedAt}`."""

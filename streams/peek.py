@@ -12,11 +12,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-from streams.contract import DETAIL, FACTS, LATEST, SEARCH
+from streams.contract import DETAIL, FACTS, LATEST, LIST, SEARCH
 from streams.settings import StreamsSettings
 from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
 from streams.sinks.mongo import MongoTargets, by_ids
+from streams.sinks.postgres import PostgresTargets
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class ReadModels:
         self._mongo = MongoTargets.connect(settings)
         self._search = ElasticsearchTargets.connect(settings)
         self._analytics = ClickHouseTargets.connect(settings)
+        self._lists = PostgresTargets.connect(settings)
 
     async def __aenter__(self) -> ReadModels:
         return self
@@ -40,7 +42,7 @@ class ReadModels:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for targets in (self._mongo, self._search, self._analytics):
+        for targets in (self._mongo, self._search, self._analytics, self._lists):
             await targets.close()
 
     async def shown(self, name: str, order_ids: list[str]) -> dict[str, Shown]:
@@ -49,7 +51,17 @@ class ReadModels:
             return await self._from_mongo(order_ids)
         if name == SEARCH:
             return await self._from_search(order_ids)
+        if name == LIST:
+            return await self._from_lists(order_ids)
         return await self._from_analytics(order_ids)
+
+    async def _from_lists(self, order_ids: list[str]) -> dict[str, Shown]:
+        return {
+            row["id"]: Shown(
+                row["version"], row["status"], Decimal(row["total"]), tuple(i["sku"] for i in row["state"]["items"])
+            )
+            for row in await self._lists.shown(order_ids)
+        }
 
     async def _from_mongo(self, order_ids: list[str]) -> dict[str, Shown]:
         collection = await self._mongo.active_collection()

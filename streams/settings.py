@@ -29,8 +29,8 @@ def clickhouse_login(role: Literal["writer", "analyst"], *, password: bool = Fal
 class StreamsSettings(BaseSettings):
     """One model for the worker, the CLI and the tests; override with `CQRS_STREAMS_<FIELD>`.
 
-    The name fields (`mongo_database`, `search_alias`, `clickhouse_database`, `redis_prefix`, `group_prefix`,
-    `dlq_prefix`) exist so that tests and parallel environments can run side by side on one stack.
+    The name fields (`list_schema`, `mongo_database`, `search_alias`, `clickhouse_database`, `redis_prefix`,
+    `group_prefix`, `dlq_prefix`) exist so that tests and parallel environments can run side by side on one stack.
     """
 
     model_config = SettingsConfigDict(env_prefix="CQRS_STREAMS_")
@@ -43,6 +43,7 @@ class StreamsSettings(BaseSettings):
     elasticsearch_host: str | None = None
     clickhouse_host: str | None = None
     redis_host: str | None = None
+    readdb_host: str | None = None
 
     topic: str = "events.Order"
     group_prefix: str = ""
@@ -60,6 +61,10 @@ class StreamsSettings(BaseSettings):
     clickhouse_password: SecretStr = Field(default_factory=lambda: SecretStr(clickhouse_login("writer", password=True)))
     """Default: the writer user of the native stack's generated users file (`cqrs stack credentials clickhouse`)."""
     redis_prefix: str = "streams"
+    readdb_database: str = "readmodels"
+    list_schema: str = "lists"
+    """Schema of the list read model in `readdb`: the view `orders` readers query, its generation tables
+    `orders_v<N>` and the `generations` table that says which one the view shows."""
 
     batch_size: int = 2000
     """Most events handed to a projection at once; one bulk write per store per batch."""
@@ -74,7 +79,7 @@ class StreamsSettings(BaseSettings):
     target_check_s: float = 5.0
     """How often a worker checks that its target generation is still the one readers see."""
     metrics_port: int = 59400
-    """Prometheus port of the first projection; the others follow (+1, +2); 0 turns metrics off."""
+    """Prometheus port of the first projection; the others follow (+1, +2, +3); 0 turns metrics off."""
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -87,6 +92,10 @@ class StreamsSettings(BaseSettings):
     @property
     def elasticsearch_url(self) -> str:
         return f"http://{self.elasticsearch_host or self.host}:{self.ports.elasticsearch}"
+
+    @property
+    def readdb_url(self) -> str:
+        return f"postgresql://postgres@{self.readdb_host or self.host}:{self.ports.readdb}/{self.readdb_database}"
 
     @property
     def redis_url(self) -> str:

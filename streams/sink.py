@@ -139,6 +139,10 @@ class Targets(ABC):
         """The physical name(s) of a generation, for messages."""
 
     @abstractmethod
+    async def drop_everything(self) -> None:
+        """Delete every generation and the reader-facing pointer (sandboxes: tests and benches)."""
+
+    @abstractmethod
     async def close(self) -> None:
         """Release the store client."""
 

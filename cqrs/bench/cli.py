@@ -83,11 +83,15 @@ def readapi(
     seconds: Annotated[float, typer.Option(help="Seconds per scenario and client count.")] = 5.0,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes of the read API.")] = 2,
     orders: Annotated[int, typer.Option(help="Orders seeded into the bench's own read models.")] = 1000,
+    view: Annotated[
+        list[str] | None, typer.Option(help="Scenario groups: detail, list, search, analytics (default: all).")
+    ] = None,
 ) -> None:
-    """Cached/uncached detail, list, search and analytics: req/s and p50/p99 with concurrent clients."""
+    """Cached/uncached detail, lists (every filter and sort, keyset), search and analytics: req/s and p50/p99 with
+    concurrent clients; the list projection's events/s against PostgreSQL's raw batched upserts."""
     from cqrs.bench.readapi import run
 
-    run(clients or [4, 32], seconds, workers, orders)
+    run(clients or [4, 32], seconds, workers, orders, view)
 
 
 @app.command("import")

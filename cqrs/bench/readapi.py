@@ -4,9 +4,16 @@ sandbox of its own.
 The bench seeds a sandbox (event topic, store targets, Redis keys) with orders through the real projections, starts
 `python -m readapi.cli serve` on it, measures each scenario for a bounded time, and removes everything afterwards.
 Scenarios: cached detail (a hot set of orders), uncached detail (`Cache-Control: no-cache`: the Mongo-wire store),
-list and search (no-cache: the stores, as under a steady write load where every flush moves the cache key), and
-daily revenue (ClickHouse). The load generator shares the machine's cores with the server and the stores, so the
-figures are a floor for what the read API does on its own.
+lists (no-cache: PostgreSQL `readdb`, as under a steady write load where every flush moves the cache key) for every
+filter (none, status, customer, both) with every sort field, plus keyset pages deep into the list; search
+(Elasticsearch) and daily revenue (ClickHouse). `views` picks some of them (and only their projections are seeded).
+
+It also measures the list projection's events/s (the engine and the sink, on the aiokafka runner, alone on the
+machine) against PostgreSQL's raw batched upsert rate (the sink's own statement, batches of the worker's size, no
+Kafka and no engine): how much of what the store takes the projection delivers.
+
+The load generator shares the machine's cores with the server and the stores, so the figures are a floor for what
+the read API does on its own.
 """
 
 from __future__ import annotations
@@ -31,14 +38,25 @@ from cqrs.bench.report import report
 from schemas.envelope import EventEnvelope
 from schemas.envelope_codec import encode_envelope
 from schemas.events import LineItem, OrderConfirmed, OrderCreated, OrderStatus
-from streams.projections import PROJECTIONS
+from streams.contract import ANALYTICS, DETAIL, LIST, SEARCH
+from streams.order_view import OrderView
+from streams.positions import Position
+from streams.projections.lists import list_row
 from streams.runners.kafka import KafkaRunner
 from streams.sandbox import create_topics, remove, sandbox
 from streams.settings import StreamsSettings
+from streams.sink import Put
+from streams.sinks.postgres import PostgresTargets
 from streams.worker import ProjectionWorker
 
 WORDS = ["mug", "teapot", "kettle", "plate", "bowl", "spoon", "glass", "tray", "jug", "cup"]
 HOT_ORDERS = 50
+CUSTOMERS = 500
+VIEWS = {"detail": DETAIL, "list": LIST, "search": SEARCH, "analytics": ANALYTICS}
+"""Scenario groups, and the projection each needs seeded."""
+LIST_SORTS = [f"{field}:desc" for field in ("createdAt", "updatedAt", "total", "status", "itemCount", "version")]
+LIST_SORTS.append("createdAt:asc")
+KEYSET_PAGES = 50
 
 
 def _events(count: int) -> list[EventEnvelope]:
@@ -59,7 +77,7 @@ def _events(count: int) -> list[EventEnvelope]:
             for _ in range(rng.randint(1, 3))
         )
         total = sum((item.quantity * item.unit_price for item in items), start=Decimal("0.00"))
-        customer, currency = f"bench-{n % 25}", rng.choice(["EUR", "USD"])
+        customer, currency = f"bench-{n % CUSTOMERS}", rng.choice(["EUR", "USD"])
 
         def envelope(version: int, data: Any, when: datetime, order_id: str = order_id) -> EventEnvelope:
             return EventEnvelope(
@@ -79,7 +97,8 @@ def _events(count: int) -> list[EventEnvelope]:
     return events
 
 
-async def _seed(settings: StreamsSettings, orders: int) -> list[str]:
+async def _seed(settings: StreamsSettings, orders: int, projections: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """The orders' ids, and the list projection's rate against the raw upsert rate (when lists are measured)."""
     await create_topics(settings)
     events = _events(orders)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
@@ -91,16 +110,59 @@ async def _seed(settings: StreamsSettings, orders: int) -> list[str]:
     finally:
         await producer.stop()
 
-    async def project(name: str) -> None:
+    async def project(name: str) -> float:
         worker = await ProjectionWorker.open(settings, name)
         runner = KafkaRunner(settings.kafka_bootstrap, batch_size=2000, batch_timeout_s=0.05, tick_s=0.2)
+        started = time.perf_counter()
         try:
-            await asyncio.wait_for(runner.consume(worker, stop=asyncio.Event(), until_caught_up=True), 120)
+            await asyncio.wait_for(runner.consume(worker, stop=asyncio.Event(), until_caught_up=True), 3600)
         finally:
             await worker.close()
+        return time.perf_counter() - started
 
-    await asyncio.gather(*(project(name) for name in PROJECTIONS))
-    return list(dict.fromkeys(event.aggregate_id for event in events))
+    rates: dict[str, Any] = {}
+    if LIST in projections:  # alone first: its rate is not shared with the other projections
+        seconds = await project(LIST)
+        raw = await _raw_upsert_rate(settings, events)
+        rates = {
+            "list projection events/s": round(len(events) / seconds, 1),
+            "raw batched upserts rows/s": raw,
+            "projection ÷ raw": round(len(events) / seconds / raw, 2),
+        }
+    await asyncio.gather(*(project(name) for name in projections if name != LIST))
+    return list(dict.fromkeys(event.aggregate_id for event in events)), rates
+
+
+async def _raw_upsert_rate(settings: StreamsSettings, events: list[EventEnvelope], batch: int = 2000) -> float:
+    """Rows/s of the list sink's own upsert into a fresh table, in the worker's batch size, from rows built ahead:
+    the store's side of the projection alone (one row per event, as if every event were an order's last)."""
+    targets = PostgresTargets.connect(settings)
+    try:
+        generation = 99
+        await targets.create(generation)
+        sink = targets.sink(generation)
+        rows = [_row(event, n) for n, event in enumerate(events)]
+        started = time.perf_counter()
+        for start in range(0, len(rows), batch):
+            sink.add(*rows[start : start + batch])
+            await sink.flush()
+        elapsed = time.perf_counter() - started
+        await targets.drop(generation)
+    finally:
+        await targets.close()
+    return round(len(rows) / elapsed, 1)
+
+
+def _row(event: EventEnvelope, n: int) -> Put:
+    data = event.data
+    items = getattr(data, "items", ())
+    order = OrderView(
+        order_id=f"{event.aggregate_id}-{n}", customer_id=getattr(data, "customer_id", "x"),
+        currency=getattr(data, "currency", "EUR"), status=getattr(data, "status", OrderStatus.PENDING), items=items,
+        total=getattr(data, "total", Decimal("0.00")), created_at=event.timestamp, updated_at=event.timestamp,
+        position=Position(event.version, 0), last_event_id=event.event_id, last_event_type=event.event_type,
+    )  # fmt: skip
+    return Put(order.order_id, order.position, list_row(order))
 
 
 def _free_port() -> int:
@@ -111,7 +173,7 @@ def _free_port() -> int:
 
 
 def _server_env(settings: StreamsSettings) -> dict[str, str]:
-    names = ("topic", "mongo_database", "search_alias", "clickhouse_database", "redis_prefix")
+    names = ("topic", "list_schema", "mongo_database", "search_alias", "clickhouse_database", "redis_prefix")
     env = dict(os.environ, CQRS_READAPI_LOG_LEVEL="warning")
     env.update({f"CQRS_STREAMS_{name.upper()}": str(getattr(settings, name)) for name in names})
     return env
@@ -137,6 +199,7 @@ def _scenario(url: str, token: str, targets: list[Target], clients: int, seconds
     return {
         "requests": result.requests,
         "errors": result.errors,
+        "error codes": ", ".join(f"{code}: {n}" for code, n in sorted(result.status_codes.items()) if code != "200"),
         "req/s": result.rate,
         "p50 ms": result.p50_ms,
         "p99 ms": result.p99_ms,
@@ -144,23 +207,61 @@ def _scenario(url: str, token: str, targets: list[Target], clients: int, seconds
     }
 
 
-def _scenarios(order_ids: list[str]) -> dict[str, list[Target]]:
+def _scenarios(order_ids: list[str], views: list[str], cursors: list[str]) -> dict[str, list[Target]]:
     """Each scenario's requests, taken round robin by the load generator."""
     rng = random.Random(7)
     fresh = {"Cache-Control": "no-cache"}
     shuffled = rng.sample(order_ids, len(order_ids))
-    return {
-        "cached detail": [Target(f"/orders/{order_id}", {}) for order_id in order_ids[:HOT_ORDERS]],
-        "uncached detail": [Target(f"/orders/{order_id}", fresh) for order_id in shuffled],
-        "list": [Target(f"/orders?status=confirmed&page={page}&sort=total:desc", fresh) for page in range(1, 6)],
-        "search": [Target(f"/orders/search?q={word}&filters=currency:EUR", fresh) for word in WORDS],
-        "analytics": [Target("/analytics/revenue/daily?currency=EUR", {})],
-    }
+    scenarios: dict[str, list[Target]] = {}
+    if "detail" in views:
+        scenarios["cached detail"] = [Target(f"/orders/{order_id}", {}) for order_id in order_ids[:HOT_ORDERS]]
+        scenarios["uncached detail"] = [Target(f"/orders/{order_id}", fresh) for order_id in shuffled]
+    if "list" in views:
+        customers = [f"bench-{n}" for n in rng.sample(range(CUSTOMERS), 20)]
+        filters: dict[str, list[str]] = {
+            "all": [""],
+            "status": ["status=confirmed&"],
+            "customer": [f"customerId={customer}&" for customer in customers],
+            "customer+status": [f"customerId={customer}&status=confirmed&" for customer in customers],
+        }
+        for name, prefixes in filters.items():
+            for sort in LIST_SORTS:
+                scenarios[f"list {name} {sort}"] = [
+                    Target(f"/orders?{prefix}sort={sort}&page={page}", fresh)
+                    for prefix in prefixes
+                    for page in (1, 2, 3)
+                ]
+        scenarios["list keyset createdAt:desc"] = [
+            Target(f"/orders?sort=createdAt:desc&cursor={cursor}", fresh) for cursor in cursors
+        ]
+    if "search" in views:
+        scenarios["search"] = [Target(f"/orders/search?q={word}&filters=currency:EUR", fresh) for word in WORDS]
+    if "analytics" in views:
+        scenarios["analytics"] = [Target("/analytics/revenue/daily?currency=EUR", {})]
+    return scenarios
 
 
-def run(clients: list[int], seconds: float, workers: int, orders: int) -> None:
+def _cursors(url: str, token: str) -> list[str]:
+    """The cursors of the first `KEYSET_PAGES` pages of the newest-first list (deep pages for the keyset scenario)."""
+    cursors: list[str] = []
+    params: dict[str, str] = {"sort": "createdAt:desc"}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        while len(cursors) < KEYSET_PAGES:
+            cursor = client.get("/orders", params=params).json()["pagination"].get("cursor")
+            if cursor is None:
+                break
+            cursors.append(cursor)
+            params["cursor"] = cursor
+    return cursors
+
+
+def run(clients: list[int], seconds: float, workers: int, orders: int, views: list[str] | None = None) -> None:
     """Every scenario at each number of concurrent clients: few clients show the service's own latency, many its
     throughput once saturated (where latency is mostly queueing)."""
+    views = views or list(VIEWS)
+    unknown = set(views) - set(VIEWS)
+    if unknown:
+        raise ValueError(f"unknown views {sorted(unknown)}; known: {', '.join(VIEWS)}")
     from infra.settings import stack_settings
     from readapi.settings import ReadApiSettings
     from servicekit.principals import Role
@@ -172,15 +273,18 @@ def run(clients: list[int], seconds: float, workers: int, orders: int) -> None:
     token = mint_token(ReadApiSettings(), subject="bench", roles=[Role.STAFF, Role.ANALYST])
     process: subprocess.Popen[bytes] | None = None
     try:
-        order_ids = asyncio.run(_seed(settings, orders))
+        order_ids, rates = asyncio.run(_seed(settings, orders, [VIEWS[view] for view in views]))
         command = [sys.executable, "-m", "readapi.cli", "serve", "--port", str(port), "--workers", str(workers)]
         process = subprocess.Popen(command, env=_server_env(settings), stdout=subprocess.DEVNULL)
         _wait_ready(url, process)
+        cursors = _cursors(url, token) if "list" in views else []
         rows = [
             {"scenario": f"{name}, {count} clients"} | _scenario(url, token, targets, count, seconds)
-            for name, targets in _scenarios(order_ids).items()
+            for name, targets in _scenarios(order_ids, views, cursors).items()
             for count in clients
         ]
+        if rates:
+            rows.append({"scenario": "list projection"} | rates)
     finally:
         if process is not None:
             process.terminate()
@@ -189,5 +293,11 @@ def run(clients: list[int], seconds: float, workers: int, orders: int) -> None:
     report(
         "readapi",
         rows,
-        {"clients": clients, "seconds_per_scenario": seconds, "uvicorn_workers": workers, "orders": orders},
+        {
+            "clients": clients,
+            "seconds_per_scenario": seconds,
+            "uvicorn_workers": workers,
+            "orders": orders,
+            "views": views,
+        },
     )

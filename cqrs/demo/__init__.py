@@ -109,7 +109,11 @@ def _wait_for_read_models(
 def _show_read_api(readapi_url: str, posted: list[dict[str, str]]) -> None:
     with _client(readapi_url, "demo-staff", "staff") as staff:
         location = posted[2]["location"]  # the confirmed order, at the version its last command created
-        show.read_api_detail(staff.get(location).raise_for_status().json(), location)
+        detail = staff.get(location).raise_for_status().json()
+        show.read_api_detail(detail, location)
+        customer = detail["data"]["customerId"]
+        listed = staff.get("/orders", params={"customerId": customer, "sort": "createdAt:desc", "limit": 5})
+        show.listing(customer, listed.raise_for_status().json())
         show.search("mug", staff.get("/orders/search", params={"q": "mug", "limit": 5}).raise_for_status().json())
     with _client(readapi_url, "demo-analyst", "analyst") as analyst:
         show.revenue(analyst.get("/analytics/revenue/daily").raise_for_status().json())

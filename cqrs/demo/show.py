@@ -102,6 +102,22 @@ def search(query: str, answer: dict[str, Any]) -> None:
     console.print(table)
 
 
+def listing(customer: str, answer: dict[str, Any]) -> None:
+    pagination = answer["pagination"]
+    table = Table(
+        title=f"read API list customerId={customer} sort=createdAt:desc: {pagination['total']} orders (PostgreSQL)",
+        caption="next page: `cursor` " + ("(none: last page)" if pagination.get("cursor") is None else "given"),
+    )
+    for column in ("order", "status", "total", "items", "version", "created"):
+        table.add_column(column)
+    for order in answer["data"]:
+        table.add_row(
+            order["orderId"][:8], order["status"], order["total"], str(order["itemCount"]), str(order["version"]),
+            order["createdAt"],
+        )  # fmt: skip
+    console.print(table)
+
+
 def revenue(answer: dict[str, Any]) -> None:
     table = Table(title="read API daily revenue (ClickHouse)", caption="orders not cancelled")
     for column in ("day", "currency", "orders", "revenue"):

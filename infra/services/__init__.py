@@ -1,4 +1,4 @@
-"""The seven native services, in start order (a service starts after those it depends on are healthy)."""
+"""The eight native services, in start order (a service starts after those it depends on are healthy)."""
 
 from infra.services.base import Service
 from infra.services.clickhouse import ClickHouse
@@ -6,12 +6,13 @@ from infra.services.connect import Connect
 from infra.services.elasticsearch import Elasticsearch
 from infra.services.ferretdb import FerretDB
 from infra.services.kafka import Kafka
-from infra.services.postgres import Postgres
+from infra.services.postgres import Postgres, ReadDb
 from infra.services.redis import Redis
 from infra.settings import StackSettings
 
 SERVICE_TYPES: tuple[type[Service], ...] = (
     Postgres,
+    ReadDb,
     Redis,
     Kafka,
     Elasticsearch,

@@ -1,4 +1,5 @@
-"""PostgreSQL 15 from Debian, own data dir, logical WAL for Debezium."""
+"""PostgreSQL 15 from Debian: the write model's cluster (`postgres`, logical WAL for Debezium) and the read store's
+(`readdb`, the list projection's tables), two clusters of one class, each with its own port, data dir and config."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from infra.settings import REPO_ROOT
 
 BIN_DIR = Path(f"/usr/lib/postgresql/{versions.POSTGRES_MAJOR}/bin")
 APP_DATABASE = "orders"
+READ_DATABASE = "readmodels"
 SUPERUSER = "postgres"
 
 
@@ -25,15 +27,20 @@ def dsn(port: int, database: str = APP_DATABASE) -> str:
 
 
 class Postgres(Service):
+    """A PostgreSQL cluster; subclasses change only the names: service (which is also the port's name in `Ports` and
+    the data dir), the database it creates, and the config template under `infra/config/`."""
+
     name = "postgres"
     version = versions.POSTGRES_MAJOR
+    database = APP_DATABASE
+    config = "postgresql.conf"
     # SIGTERM is a "smart" shutdown that waits for every client (pools, the replication connection) to leave;
     # SIGINT is the fast one: clients are disconnected, and the shutdown is still clean.
     stop_signal = signal.SIGINT
 
     @property
     def port(self) -> int:
-        return self.settings.ports.postgres
+        return int(getattr(self.settings.ports, self.name))
 
     def install(self) -> None:
         if not (BIN_DIR / "postgres").exists():
@@ -59,7 +66,7 @@ class Postgres(Service):
         if "include_if_exists 'cqrs.conf'" not in main_conf.read_text():
             with main_conf.open("a") as conf:
                 conf.write("\ninclude_if_exists 'cqrs.conf'\n")
-        template = (REPO_ROOT / "infra" / "config" / "postgresql.conf").read_text()
+        template = (REPO_ROOT / "infra" / "config" / self.config).read_text()
         (self.data_dir / "cqrs.conf").write_text(render(template, port=self.port))
 
     def command(self) -> list[str]:
@@ -69,9 +76,17 @@ class Postgres(Service):
         try:
             with psycopg.connect(dsn(self.port, "postgres"), autocommit=True) as conn:
                 conn.execute("SELECT 1")
-                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)).fetchone()
+                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone()
                 if exists is None:
-                    conn.execute(f'CREATE DATABASE "{APP_DATABASE}"')
+                    conn.execute(f'CREATE DATABASE "{self.database}"')
             return True
         except psycopg.Error:
             return False
+
+
+class ReadDb(Postgres):
+    """The read store of the list projection: not the write database, and no logical WAL (nothing replicates it)."""
+
+    name = "readdb"
+    database = READ_DATABASE
+    config = "readdb.conf"

@@ -20,6 +20,7 @@ from readapi.cache import ResponseCache
 from readapi.freshness import CheckpointMirror
 from readapi.settings import ReadApiSettings, readapi_settings
 from readapi.stores.analytics import ClickHouseAnalytics
+from readapi.stores.lists import PostgresOrderLists
 from readapi.stores.mongo import MongoOrderViews
 from readapi.stores.search import ElasticsearchOrderSearch
 from readapi.stores.summaries import PostgresOrderSummaries
@@ -29,7 +30,7 @@ from servicekit.logs import configure_logging
 from servicekit.metrics import RequestMetricsMiddleware
 from servicekit.middleware import CorrelationIdMiddleware
 from servicekit.tokens import TokenVerifier
-from streams.contract import DETAIL
+from streams.contract import DETAIL, LIST
 
 log = logging.getLogger(__name__)
 SHUTDOWN_STEP_S = 5.0
@@ -75,10 +76,16 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
             redis = Redis.from_url(streams.redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
             stack.push_async_callback(_bounded, redis.aclose)
             mirror = CheckpointMirror(redis, streams.redis_prefix)
-            views = MongoOrderViews.connect(
-                streams, pointer_ttl_s=settings.pointer_ttl_s, timeout_s=timeout_s, list_scans=settings.list_scans
-            )
+            views = MongoOrderViews.connect(streams, pointer_ttl_s=settings.pointer_ttl_s, timeout_s=timeout_s)
             stack.push_async_callback(_bounded, views.close)
+            lists = PostgresOrderLists.create(
+                streams,
+                timeout_s=timeout_s,
+                pool_size=settings.list_pool_size,
+                exact_total_max=settings.list_exact_total_max,
+            )
+            await lists.open()
+            stack.push_async_callback(_bounded, lists.close)
             search = ElasticsearchOrderSearch.connect(streams, timeout_s=timeout_s)
             stack.push_async_callback(_bounded, search.close)
             analytics = ClickHouseAnalytics(
@@ -91,12 +98,15 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
             summaries = PostgresOrderSummaries.create(settings.database_url, timeout_s=timeout_s)
             await summaries.open()
             stack.push_async_callback(_bounded, summaries.close)
-            waiter = VersionWaiter(Redis.from_url(streams.redis_url), mirror, [DETAIL], capacity=settings.max_waiters)
+            waiter = VersionWaiter(
+                Redis.from_url(streams.redis_url), mirror, [DETAIL, LIST], capacity=settings.max_waiters
+            )
             await waiter.start()
             stack.push_async_callback(_bounded, waiter.stop)
             app.state.services = Services(
                 settings=settings,
                 views=views,
+                lists=lists,
                 search=search,
                 analytics=analytics,
                 summaries=summaries,
@@ -104,7 +114,13 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
                 waiter=waiter,
                 cache=ResponseCache(redis, settings.cache_prefix, streams.redis_prefix),
                 tokens=TokenVerifier(settings),
-                stores={"mongo": views, "elasticsearch": search, "clickhouse": analytics, "postgres": summaries},
+                stores={
+                    "readdb": lists,
+                    "mongo": views,
+                    "elasticsearch": search,
+                    "clickhouse": analytics,
+                    "postgres": summaries,
+                },
             )
             yield
 

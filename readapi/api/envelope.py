@@ -8,9 +8,16 @@ from readapi.answers import MetaInfo, PageInfo, dumps
 
 
 def answer(data: bytes, meta: MetaInfo, page: PageInfo | None = None) -> Response:
-    pagination = b"null" if page is None else dumps({"page": page.page, "limit": page.limit, "total": page.total})
+    pagination = b"null" if page is None else dumps(_pagination(page))
     meta_json = dumps(
         {"lastUpdated": meta.last_updated, "version": meta.version, "cached": meta.cached, "stale": meta.stale}
     )
     body = b'{"data":' + data + b',"pagination":' + pagination + b',"meta":' + meta_json + b"}"
     return Response(body, media_type="application/json")
+
+
+def _pagination(page: PageInfo) -> dict[str, object]:
+    shown: dict[str, object] = {"page": page.page, "limit": page.limit, "total": page.total}
+    if page.cursor is not None or page.estimated:
+        shown |= {"totalIsEstimate": page.estimated, "cursor": page.cursor}
+    return shown

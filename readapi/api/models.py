@@ -28,6 +28,14 @@ class Pagination(ApiModel):
     page: int = Field(ge=1)
     limit: int = Field(ge=0)
     total: int = Field(ge=0, description="matching results in all pages")
+    total_is_estimate: bool = Field(
+        False, description="lists: more orders matched than are counted exactly; `total` is the store's estimate"
+    )
+    cursor: str | None = Field(
+        None,
+        description="lists: pass as `cursor=` for the next page (keyset: stable while orders are created); "
+        "absent or null on the last page",
+    )
 
 
 class Meta(ApiModel):

@@ -26,7 +26,17 @@ from readapi.api.params import (
 )
 from readapi.api.services import Services, get_services
 from readapi.errors import InvalidQuery, UnsupportedConsistency
-from readapi.queries import DEFAULT_SORT, MAX_ID_LENGTH, Consistency, ListQuery, OrderStatus, Sort, page_request
+from readapi.queries import (
+    DEFAULT_SORT,
+    MAX_CURSOR_LENGTH,
+    MAX_ID_LENGTH,
+    Consistency,
+    Cursor,
+    ListQuery,
+    OrderStatus,
+    Sort,
+    page_request,
+)
 from readapi.reads import ReadYourWrite
 from readapi.visibility import ALL_ORDERS
 
@@ -58,12 +68,20 @@ async def list_orders(
     customer_id: Annotated[str | None, Query(alias="customerId", min_length=1, max_length=MAX_ID_LENGTH)] = None,
     page: PageNumber = 1,
     limit: Limit = DEFAULT_PAGE_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            description="The previous answer's `pagination.cursor`: the page after it (keyset; with the same `sort` "
+            "and filters; instead of `page`). Pages never skip or repeat an order while orders are being created.",
+        ),
+    ] = None,
     sort: Annotated[
         str,
         Query(
             max_length=50,
             description="field:direction; fields createdAt, updatedAt, total (in cents, whatever "
-            "the currency), status, itemCount, version; ties are broken by orderId.",
+            "the currency), status, itemCount, version; ties are broken by orderId in the same direction.",
         ),
     ] = str(DEFAULT_SORT),
     min_version: MinVersion = None,
@@ -84,8 +102,12 @@ async def list_orders(
     _eventual_only("the order list", consistency)
     if (min_version is None) != (min_version_of is None):
         raise InvalidQuery.of("minVersionOf", "minVersion and minVersionOf go together")
+    if cursor is not None and page != 1:
+        raise InvalidQuery.of("cursor", "a cursor says where the page starts: give `cursor` or `page`, not both")
     scope = order_scope(principal)
-    query = ListQuery(status, customer_id or scope, Sort.parse(sort), page_request(page, limit))
+    order = Sort.parse(sort)
+    after = Cursor.decode(cursor, order) if cursor is not None else None
+    query = ListQuery(status, customer_id or scope, order, page_request(page, limit), after)
     if scope is not ALL_ORDERS and customer_id not in (None, scope):
         # Someone else's orders: an empty list, exactly as if they had none (no error that would confirm them).
         return answer(b"[]", MetaInfo(None, None), PageInfo(page, limit, 0))

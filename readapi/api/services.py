@@ -9,7 +9,7 @@ from fastapi import Request
 
 from readapi.cache import ResponseCache
 from readapi.freshness import CheckpointMirror
-from readapi.ports import Analytics, OrderSearch, OrderSummaries, OrderViews, Readiness
+from readapi.ports import Analytics, OrderLists, OrderSearch, OrderSummaries, OrderViews, Readiness
 from readapi.settings import ReadApiSettings
 from readapi.waiter import VersionWaiter
 from servicekit.tokens import TokenVerifier
@@ -19,6 +19,7 @@ from servicekit.tokens import TokenVerifier
 class Services:
     settings: ReadApiSettings
     views: OrderViews
+    lists: OrderLists
     search: OrderSearch
     analytics: Analytics
     summaries: OrderSummaries

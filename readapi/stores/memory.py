@@ -20,7 +20,17 @@ from decimal import Decimal
 from typing import Any
 
 from readapi.ports import Document, ViewPosition
-from readapi.queries import DateRange, Direction, ListQuery, Page, SearchFilters, SearchQuery, SortField
+from readapi.queries import (
+    Cursor,
+    DateRange,
+    Direction,
+    ListQuery,
+    Page,
+    SearchFilters,
+    SearchQuery,
+    SortValue,
+    sort_value,
+)
 from readapi.stores.documents import SUMMARY_FIELDS, order_detail, order_summary, timestamp
 from schemas.documents import address_document, line_document, money_text
 from schemas.envelope import EventEnvelope
@@ -115,16 +125,6 @@ def _stored(order: _Order) -> dict[str, Any]:
     return document
 
 
-_SORT_KEYS: dict[SortField, Callable[[_Order], Any]] = {
-    SortField.CREATED_AT: lambda order: order.created_at,
-    SortField.UPDATED_AT: lambda order: order.updated_at,
-    SortField.TOTAL: lambda order: order.total,
-    SortField.STATUS: lambda order: order.status,
-    SortField.ITEM_COUNT: lambda order: len(order.items),
-    SortField.VERSION: lambda order: order.version,
-}
-
-
 def _sorted(orders: list[_Order], key: Callable[[_Order], Any], *, descending: bool) -> list[_Order]:
     """By `key`, ties broken by orderId ascending whatever the direction (sorts are stable, reversed ones too)."""
     by_id = sorted(orders, key=lambda order: order.order_id)
@@ -136,7 +136,7 @@ def _page(items: list[Any], offset: int, limit: int) -> list[Any]:
 
 
 class InMemoryOrderViews:
-    """`OrderViews`: detail and list."""
+    """`OrderViews` and `OrderLists`: detail and list."""
 
     def __init__(self, models: InMemoryReadModels) -> None:
         self._models = models
@@ -148,13 +148,24 @@ class InMemoryOrderViews:
     async def list(self, query: ListQuery) -> Page[Document]:
         status = None if query.status is None else query.status.value
         matching = [
-            order
+            order_summary(_stored(order))
             for order in self._models.orders()
             if status in (None, order.status) and query.customer_id in (None, order.customer_id)
         ]
-        ordered = _sorted(matching, _SORT_KEYS[query.sort.field], descending=query.sort.direction is Direction.DESC)
-        page = _page(ordered, query.page.offset, query.page.limit)
-        return Page([order_summary(_stored(order)) for order in page], len(matching))
+        field, descending = query.sort.field, query.sort.direction is Direction.DESC
+
+        def key(summary: Document) -> tuple[SortValue, str]:
+            return sort_value(summary, field), summary["orderId"]
+
+        ordered = sorted(matching, key=key, reverse=descending)  # ties: orderId in the sort's direction
+        if query.cursor is None:
+            rest = ordered[query.page.offset :]
+        else:
+            after = (query.cursor.value, query.cursor.order_id)
+            rest = [summary for summary in ordered if (key(summary) < after if descending else key(summary) > after)]
+        page = rest[: query.page.limit]
+        cursor = Cursor.after(page[-1], query.sort).encode() if len(rest) > len(page) else None
+        return Page(page, len(matching), cursor)
 
     async def check(self) -> None:
         await self._models.check()

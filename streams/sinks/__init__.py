@@ -6,11 +6,15 @@ from streams.errors import StreamsError
 from streams.settings import StreamsSettings
 from streams.sink import Targets
 
-STORES = ("mongo", "elasticsearch", "clickhouse")
+STORES = ("postgres", "mongo", "elasticsearch", "clickhouse")
 
 
 def targets_for(store: str, settings: StreamsSettings) -> Targets:
     """The adapter of a store; imported lazily so a worker loads only its own store's client."""
+    if store == "postgres":
+        from streams.sinks.postgres import PostgresTargets
+
+        return PostgresTargets.connect(settings)
     if store == "mongo":
         from streams.sinks.mongo import MongoTargets
 

@@ -47,11 +47,6 @@ MAX_INSERTS = 1000
 PARALLEL_READS = 16
 
 _Document = dict[str, Any]
-INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
-    ("status_createdAt", [("status", 1), ("createdAt", -1)]),
-    ("customerId_createdAt", [("customerId", 1), ("createdAt", -1)]),
-    ("createdAt", [("createdAt", -1)]),
-]
 
 
 class MongoSink(BatchingSink):
@@ -189,11 +184,9 @@ class MongoTargets(Targets):
         return sorted(int(match[1]) for name in names if (match := self._pattern.match(name)))
 
     async def create(self, generation: int) -> None:
-        collection = self._db[self.collection_name(generation)]
+        # No secondary indexes: readers look documents up by `_id` only (lists are the `orders-list` projection's).
         if self.collection_name(generation) not in await self._db.list_collection_names():
             await self._db.create_collection(self.collection_name(generation))
-        for name, keys in INDEXES:
-            await collection.create_index(keys, name=name)
 
     async def switch(self, generation: int) -> None:
         if generation not in await self.generations():
@@ -213,7 +206,7 @@ class MongoTargets(Targets):
     def sink(self, generation: int, *, bulk: bool = False) -> MongoSink:
         return MongoSink(self._db[self.collection_name(generation)], bulk=bulk)
 
-    async def drop_database(self) -> None:
+    async def drop_everything(self) -> None:
         """Remove the whole database, every generation and pointer in it (sandboxes)."""
         await self._client.drop_database(self._db.name)
 

@@ -32,6 +32,7 @@ def test_the_demo_tells_the_whole_story_and_exits_by_itself(relay: Stack) -> Non
         assert re.search(rf"{model}\s*│\s*2\s*│\s*cancelled", every_model), every_model
     assert "not yet" not in every_model
     assert re.search(r"read API GET /orders/\S+\?minVersion=3 → version 3, status confirmed", out), out
+    assert re.search(r"list customerId=\S+ sort=createdAt:desc: [1-9]\d* orders \(PostgreSQL\)", out), out
     assert re.search(r"search q='mug': [1-9]\d* orders", out)
     assert "daily revenue" in out
     delivered = re.search(r"webhooks: (\d+) delivered, (\d+) attempts, 0 bad signatures", out)

@@ -92,6 +92,7 @@ def test_apps_connect_to_postgres_as_their_own_roles() -> None:
 
 def test_image_versions_match_the_pinned_native_versions() -> None:
     assert image_tag("postgres") == versions.POSTGRES_MAJOR
+    assert image_tag("readdb") == versions.POSTGRES_MAJOR
     assert image_tag("kafka") == versions.KAFKA
     assert image_tag("elasticsearch") == versions.ELASTICSEARCH
     dockerfile = (REPO_ROOT / "infra" / "docker" / "connect.Dockerfile").read_text()
@@ -116,13 +117,27 @@ def test_maven_poms_default_to_the_pinned_versions() -> None:
     assert pom_property("elasticsearch/pom.xml", "elasticsearch.version") == versions.ELASTICSEARCH
 
 
-def test_postgres_settings_match() -> None:
-    native = dict(re.findall(r"^(\w+)\s*=\s*'?([^'\s#]+)'?", (CONFIG / "postgresql.conf").read_text(), re.M))
-    flags = SERVICES["postgres"]["command"]
+@pytest.mark.parametrize(
+    ("service", "config", "wal_level"),
+    [("postgres", "postgresql.conf", "logical"), ("readdb", "readdb.conf", "replica")],
+)
+def test_postgres_settings_match(service: str, config: str, wal_level: str) -> None:
+    """The write model's cluster streams its WAL to Debezium; the read store's replicates nothing."""
+    native = dict(re.findall(r"^(\w+)\s*=\s*'?([^'\s#]+)'?", (CONFIG / config).read_text(), re.M))
+    flags = SERVICES[service]["command"]
     compose = dict(flag.split("=", 1) for flag in flags if "=" in flag)
-    assert compose["wal_level"] == "logical"
+    assert compose["wal_level"] == native["wal_level"] == wal_level
     for key, value in compose.items():
         assert native[key] == value, key
+
+
+def test_the_read_store_is_its_own_database_server() -> None:
+    from infra.services.postgres import Postgres, ReadDb
+
+    assert SERVICES["readdb"]["environment"]["POSTGRES_DB"] == ReadDb.database != Postgres.database
+    assert SERVICES["readdb"]["volumes"] != SERVICES["postgres"]["volumes"]
+    assert "readdb" in SERVICES["streams"]["depends_on"]
+    assert "readdb" in SERVICES["readapi"]["depends_on"]
 
 
 def test_kafka_settings_match() -> None:

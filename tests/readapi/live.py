@@ -1,11 +1,11 @@
 """The whole pipeline for read-your-writes tests: commands over HTTP to the writer (stack app), Debezium relaying
-them to `events.Order`, a live detail projection in this process on a sandbox that follows that topic from its end,
-and the read API on that sandbox."""
+them to `events.Order`, live projections (detail by default) in this process on a sandbox that follows that topic
+from its end, and the read API on that sandbox."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from infra.stack import Stack
 from servicekit.principals import Role
 from streams.contract import DETAIL
+from streams.projections import projection_named
 from streams.sandbox import create_topics, remove
 from streams.settings import StreamsSettings
 from tests.readapi.conftest import client_of, readapi_settings, running_app, token
@@ -33,18 +34,20 @@ class Live:
     writer: httpx.AsyncClient
     reader: httpx.AsyncClient
     customer: str = field(default_factory=lambda: f"rw-{uuid.uuid4().hex[:8]}")
-    background: Background | None = None
+    projections: Sequence[str] = (DETAIL,)
+    background: list[Background] = field(default_factory=list)
 
     async def pause(self) -> None:
-        """Stop the projection (its offsets are committed: `resume` continues where it stopped)."""
-        if self.background is not None:
-            await self.background.stop()
-            self.background = None
+        """Stop the projections (their offsets are committed: `resume` continues where they stopped)."""
+        for running in self.background:
+            await running.stop()
+        self.background = []
 
     async def resume(self) -> None:
-        if self.background is None:
-            self.background = Background(self.streams, DETAIL)
-            await self.background.start()
+        if not self.background:
+            self.background = [Background(self.streams, name) for name in self.projections]
+            for running in self.background:
+                await running.start()
 
     async def create(self, **overrides: Any) -> httpx.Response:
         body = {
@@ -64,12 +67,16 @@ class Live:
 
 
 @asynccontextmanager
-async def live_pipeline(stack: Stack) -> AsyncIterator[Live]:
+async def live_pipeline(
+    stack: Stack, projections: Sequence[str] = (DETAIL,), writer_url: str | None = None
+) -> AsyncIterator[Live]:
+    """`writer_url`: a writer other than the stack's app (e.g. one a test serves itself)."""
     streams = unique_settings(stack, topic=EVENTS_TOPIC)
     await create_topics(streams, events=False)
-    # Fresh store targets, and a group that starts at the topic's end: only events from now on are projected.
-    await start_at_end(streams, streams.group_id(DETAIL, 1))
-    writer_url = f"http://127.0.0.1:{stack.settings.ports.writer}"
+    # Fresh store targets, and groups that start at the topic's end: only events from now on are projected.
+    for name in projections:
+        await start_at_end(streams, streams.group_id(name, 1))
+    writer_url = writer_url or f"http://127.0.0.1:{stack.settings.ports.writer}"
     staff = {"Authorization": f"Bearer {token(Role.STAFF)}"}
     try:
         async for application in running_app(readapi_settings(streams)):
@@ -77,7 +84,7 @@ async def live_pipeline(stack: Stack) -> AsyncIterator[Live]:
                 httpx.AsyncClient(base_url=writer_url, headers=staff, timeout=30) as writer,
                 client_of(application) as reader,
             ):
-                live = Live(streams, application, writer, reader)
+                live = Live(streams, application, writer, reader, projections=projections)
                 reader.headers.update(staff)
                 await live.resume()
                 try:
@@ -85,4 +92,5 @@ async def live_pipeline(stack: Stack) -> AsyncIterator[Live]:
                 finally:
                     await live.pause()
     finally:
-        await remove(streams, events=False)  # never the shared event topic
+        # Never the shared event topic; only the stores these projections wrote.
+        await remove(streams, events=False, stores={projection_named(name).store for name in projections})

@@ -18,9 +18,19 @@ from typing import Any, Protocol
 
 import pytest
 
-from readapi.ports import Analytics, Document, Freshness, OrderSearch, OrderSummaries, OrderViews, Readiness
+from readapi.ports import (
+    Analytics,
+    Document,
+    Freshness,
+    OrderLists,
+    OrderSearch,
+    OrderSummaries,
+    OrderViews,
+    Readiness,
+)
 from readapi.queries import (
     DEFAULT_SORT,
+    Cursor,
     DateRange,
     Direction,
     ListQuery,
@@ -45,6 +55,9 @@ SUMMARY_KEYS = {"orderId", "customerId", "status", "currency", "total", "itemCou
 
 
 class ViewsUnderTest(OrderViews, Readiness, Protocol): ...
+
+
+class ListsUnderTest(OrderLists, Readiness, Protocol): ...
 
 
 class SearchUnderTest(OrderSearch, Readiness, Protocol): ...
@@ -133,9 +146,16 @@ SORT_KEYS: dict[SortField, Callable[[History], Any]] = {
 
 
 def expected_order(histories: list[History], key: Callable[[History], Any], *, descending: bool) -> list[str]:
-    """Ids sorted by `key` in the direction asked, ties broken by orderId ascending."""
+    """Ids sorted by `key` in the direction asked, ties broken by orderId ascending (search)."""
     by_id = sorted(histories, key=lambda history: history.order_id)
     return [history.order_id for history in sorted(by_id, key=key, reverse=descending)]
+
+
+def expected_list_order(histories: list[History], key: Callable[[History], Any], *, descending: bool) -> list[str]:
+    """Ids sorted by `key` in the direction asked, ties broken by orderId in the same direction (lists: so that one
+    index serves both directions, and a keyset cursor is one row comparison)."""
+    ordered = sorted(histories, key=lambda history: (key(history), history.order_id), reverse=descending)
+    return [history.order_id for history in ordered]
 
 
 def counted(history: History, days: DateRange, currency: str | None) -> bool:
@@ -189,9 +209,16 @@ def expected_top_skus(histories: list[History], days: DateRange, currency: str |
 
 
 def list_query(
-    *, sort: Sort = DEFAULT_SORT, page: int = 1, limit: int = 20, status: str | None = None, customer: str | None = None
+    *,
+    sort: Sort = DEFAULT_SORT,
+    page: int = 1,
+    limit: int = 20,
+    status: str | None = None,
+    customer: str | None = None,
+    cursor: str | None = None,
 ) -> ListQuery:
-    return ListQuery(OrderStatus(status) if status else None, customer, sort, PageRequest(page, limit))
+    after = Cursor.decode(cursor, sort) if cursor else None
+    return ListQuery(OrderStatus(status) if status else None, customer, sort, PageRequest(page, limit), after)
 
 
 def search_query(text: str | None = None, *, page: int = 1, limit: int = 20, **filters: Any) -> SearchQuery:
@@ -212,9 +239,22 @@ async def every_page(read: Callable[[int], Any], limit: int) -> list[Document]:
         page_number += 1
 
 
-async def listed(views: OrderViews, *, limit: int = 25, **query: Any) -> list[Document]:
+async def listed(lists: OrderLists, *, limit: int = 25, **query: Any) -> list[Document]:
     """Every order of a list query, page by page."""
-    return await every_page(lambda page: views.list(list_query(page=page, limit=limit, **query)), limit)
+    return await every_page(lambda page: lists.list(list_query(page=page, limit=limit, **query)), limit)
+
+
+async def followed(lists: OrderLists, *, limit: int = 25, **query: Any) -> list[Document]:
+    """Every order of a list query, following the cursors from the first page to the last."""
+    seen: list[Document] = []
+    cursor: str | None = None
+    while True:
+        page = await lists.list(list_query(limit=limit, cursor=cursor, **query))
+        seen += page.items
+        if page.cursor is None:
+            return seen
+        assert len(page.items) == limit
+        cursor = page.cursor
 
 
 class OrderViewsContract:
@@ -239,50 +279,93 @@ class OrderViewsContract:
         assert await views.get(f"order-{uuid.uuid4().hex[:12]}") is None
         assert await views.get(str(uuid.uuid4())) is None
 
+    async def test_the_store_answers_readiness_checks(self, views: ViewsUnderTest) -> None:
+        await views.check()
+
+
+class OrderListsContract:
+    """Subclasses provide `lists` (the adapter) and `fed` (the orders it was fed)."""
+
+    @pytest.fixture
+    def lists(self) -> ListsUnderTest:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def fed(self) -> FedOrders:
+        raise NotImplementedError
+
     @pytest.mark.parametrize("field", list(SortField))
     @pytest.mark.parametrize("direction", list(Direction))
-    async def test_the_list_is_sorted_by_the_field_then_by_order_id(
-        self, views: ViewsUnderTest, fed: FedOrders, field: SortField, direction: Direction
+    async def test_the_list_is_sorted_by_the_field_then_by_order_id_in_the_same_direction(
+        self, lists: ListsUnderTest, fed: FedOrders, field: SortField, direction: Direction
     ) -> None:
-        orders = await listed(views, sort=Sort(field, direction))
-        want = expected_order(fed.everything, SORT_KEYS[field], descending=direction is Direction.DESC)
+        orders = await listed(lists, sort=Sort(field, direction))
+        want = expected_list_order(fed.everything, SORT_KEYS[field], descending=direction is Direction.DESC)
         assert [order["orderId"] for order in orders] == want
 
-    async def test_list_items_are_summaries_without_lines(self, views: ViewsUnderTest, fed: FedOrders) -> None:
-        orders = await listed(views, limit=50)
+    async def test_list_items_are_summaries_without_lines(self, lists: ListsUnderTest, fed: FedOrders) -> None:
+        orders = await listed(lists, limit=50)
         by_id = {history.order_id: history for history in fed.everything}
         assert {order["orderId"]: order for order in orders} == {
             order_id: expected_summary(history) for order_id, history in by_id.items()
         }
 
     async def test_status_and_customer_filters_select_exactly_the_matching_orders(
-        self, views: ViewsUnderTest, fed: FedOrders
+        self, lists: ListsUnderTest, fed: FedOrders
     ) -> None:
         for status in OrderStatus:
             want = {h.order_id for h in fed.everything if h.status.value == status.value}
             assert want, status
-            got = await listed(views, status=status.value, limit=10)
+            got = await listed(lists, status=status.value, limit=10)
             assert {order["orderId"] for order in got} == want
         customer = fed.histories[2].customer_id
-        got = await listed(views, status="confirmed", customer=customer, limit=10)
+        got = await listed(lists, status="confirmed", customer=customer, limit=10)
         want = {h.order_id for h in fed.everything if h.customer_id == customer and h.status.value == "confirmed"}
         assert {order["orderId"] for order in got} == want
 
-    async def test_pages_know_the_total_and_end_empty(self, views: ViewsUnderTest, fed: FedOrders) -> None:
+    async def test_pages_know_the_total_and_end_empty(self, lists: ListsUnderTest, fed: FedOrders) -> None:
         total = len(fed.everything)
         last_page = -(-total // 10)
-        last = await views.list(list_query(page=last_page, limit=10))
+        last = await lists.list(list_query(page=last_page, limit=10))
         assert (len(last.items), last.total) == (total - 10 * (last_page - 1), total)
-        assert await views.list(list_query(page=last_page + 1, limit=10)) == Page([], total)
-        assert await views.list(list_query(customer="nobody-at-all")) == Page([], 0)
+        assert await lists.list(list_query(page=last_page + 1, limit=10)) == Page([], total)
+        assert await lists.list(list_query(customer="nobody-at-all")) == Page([], 0)
 
-    async def test_the_default_sort_is_newest_first(self, views: ViewsUnderTest, fed: FedOrders) -> None:
+    async def test_the_default_sort_is_newest_first(self, lists: ListsUnderTest, fed: FedOrders) -> None:
         newest = max(fed.everything, key=created_at)
-        page = await views.list(list_query(limit=1))
+        page = await lists.list(list_query(limit=1))
         assert [order["orderId"] for order in page.items] == [newest.order_id]
 
-    async def test_the_store_answers_readiness_checks(self, views: ViewsUnderTest) -> None:
-        await views.check()
+    @pytest.mark.parametrize("field", list(SortField))
+    @pytest.mark.parametrize("direction", list(Direction))
+    async def test_cursors_walk_the_same_order_as_pages(
+        self, lists: ListsUnderTest, fed: FedOrders, field: SortField, direction: Direction
+    ) -> None:
+        sort = Sort(field, direction)
+        want = expected_list_order(fed.everything, SORT_KEYS[field], descending=direction is Direction.DESC)
+        assert [order["orderId"] for order in await followed(lists, sort=sort, limit=7)] == want
+        customer = fed.histories[1].customer_id
+        mine = [h for h in fed.everything if h.customer_id == customer and h.status.value != "pending"]
+        for status in ("confirmed", "shipped", "cancelled"):
+            got = await followed(lists, sort=sort, limit=2, customer=customer, status=status)
+            ours = [h for h in mine if h.status.value == status]
+            expected = expected_list_order(ours, SORT_KEYS[field], descending=direction is Direction.DESC)
+            assert [order["orderId"] for order in got] == expected
+
+    async def test_the_last_page_has_no_cursor_and_a_cursor_page_knows_the_total(
+        self, lists: ListsUnderTest, fed: FedOrders
+    ) -> None:
+        total = len(fed.everything)
+        everything = await lists.list(list_query(limit=100))
+        assert (everything.cursor, everything.total, everything.estimated) == (None, total, False)
+        first = await lists.list(list_query(limit=10))
+        assert first.cursor is not None
+        second = await lists.list(list_query(limit=10, cursor=first.cursor))
+        assert second.total == total
+        assert [o["orderId"] for o in first.items + second.items] == [o["orderId"] for o in everything.items[:20]]
+
+    async def test_the_store_answers_readiness_checks(self, lists: ListsUnderTest) -> None:
+        await lists.check()
 
 
 class OrderSearchContract:

@@ -1,5 +1,5 @@
-"""Order detail, items and list on the Mongo-wire projection: what the events say, every sort field and filter,
-pagination edges, stable order."""
+"""Order detail and items (the Mongo-wire projection) and lists (the PostgreSQL list projection): what the events
+say, every sort field and filter, pagination edges, keyset cursors, stable order."""
 
 from __future__ import annotations
 
@@ -68,10 +68,37 @@ async def test_each_sort_field_orders_every_page_with_orderid_breaking_ties(
     orders = await _all_pages(client, auth(), sort=f"{field}:{direction}")
     assert {o["orderId"] for o in orders} == {h.order_id for h in seeded.everything}
     reverse = direction == "desc"
-    # Sorted by the field in the direction asked, then by orderId ascending (the tie-breaker).
-    expected = sorted(orders, key=lambda o: o["orderId"])
-    expected.sort(key=lambda o: _key(field, o), reverse=reverse)
+    # Sorted by the field in the direction asked, then by orderId in the same direction (the tie-breaker).
+    expected = sorted(orders, key=lambda o: (_key(field, o), o["orderId"]), reverse=reverse)
     assert [o["orderId"] for o in orders] == [o["orderId"] for o in expected]
+    followed = await _all_cursor_pages(client, auth(), sort=f"{field}:{direction}")
+    assert [o["orderId"] for o in followed] == [o["orderId"] for o in expected]
+
+
+async def _all_cursor_pages(client: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        after = {"cursor": cursor} if cursor else {}
+        body = ok(await client.get("/orders", params={**params, **after, "limit": 9}, headers=headers))
+        seen += body["data"]
+        cursor = body["pagination"].get("cursor")
+        if cursor is None:
+            assert len(seen) == body["pagination"]["total"]
+            return seen
+
+
+async def test_a_cursor_belongs_to_its_sort_and_excludes_page(client: httpx.AsyncClient, auth: Auth) -> None:
+    first = ok(await client.get("/orders", params={"limit": 5, "sort": "total:desc"}, headers=auth()))
+    cursor = first["pagination"]["cursor"]
+    assert first["pagination"]["totalIsEstimate"] is False
+    other_sort = await client.get("/orders", params={"cursor": cursor, "sort": "total:asc"}, headers=auth())
+    assert other_sort.status_code == 422
+    both = await client.get("/orders", params={"cursor": cursor, "sort": "total:desc", "page": 2}, headers=auth())
+    assert both.status_code == 422
+    for garbage in ("x", "bm9wZQ", "WyJ0b3RhbDpkZXNjIiwieCIsMV0"):  # "nope", ["total:desc","x",1]
+        bad = await client.get("/orders", params={"cursor": garbage, "sort": "total:desc"}, headers=auth())
+        assert bad.status_code == 422, garbage
 
 
 async def test_status_and_customer_filters_select_exactly_the_matching_orders(

@@ -18,6 +18,7 @@ from tests.readapi.ports_contract import (
     AnalyticsContract,
     FedOrders,
     FreshnessContract,
+    OrderListsContract,
     OrderSearchContract,
     OrderSummariesContract,
     OrderViewsContract,
@@ -49,6 +50,16 @@ def memory_models(memory_orders: FedOrders) -> InMemoryReadModels:
 class TestInMemoryOrderViews(OrderViewsContract):
     @pytest.fixture
     def views(self, memory_models: InMemoryReadModels) -> InMemoryOrderViews:
+        return memory_models.views
+
+    @pytest.fixture
+    def fed(self, memory_orders: FedOrders) -> FedOrders:
+        return memory_orders
+
+
+class TestInMemoryOrderLists(OrderListsContract):
+    @pytest.fixture
+    def lists(self, memory_models: InMemoryReadModels) -> InMemoryOrderViews:
         return memory_models.views
 
     @pytest.fixture

@@ -15,6 +15,7 @@ from infra.stack import Stack
 from readapi.freshness import CheckpointMirror
 from readapi.settings import ReadApiSettings
 from readapi.stores.analytics import ClickHouseAnalytics
+from readapi.stores.lists import PostgresOrderLists
 from readapi.stores.mongo import MongoOrderViews
 from readapi.stores.search import ElasticsearchOrderSearch
 from readapi.stores.summaries import PostgresOrderSummaries
@@ -23,6 +24,7 @@ from tests.readapi.ports_contract import (
     AnalyticsContract,
     FedOrders,
     FreshnessContract,
+    OrderListsContract,
     OrderSearchContract,
     OrderSummariesContract,
     OrderViewsContract,
@@ -53,6 +55,19 @@ class TestMongoOrderViews(OrderViewsContract):
         )
         yield views
         await views.close()
+
+    @pytest.fixture
+    def fed(self, fed_orders: FedOrders) -> FedOrders:
+        return fed_orders
+
+
+class TestPostgresOrderLists(OrderListsContract):
+    @pytest.fixture
+    async def lists(self, settings: ReadApiSettings) -> AsyncIterator[PostgresOrderLists]:
+        lists = PostgresOrderLists.create(settings.streams, timeout_s=settings.store_timeout_s)
+        await lists.open()
+        yield lists
+        await lists.close()
 
     @pytest.fixture
     def fed(self, fed_orders: FedOrders) -> FedOrders:

@@ -69,6 +69,10 @@ class MemoryTargets(Targets):
     def describe(self, generation: int) -> str:
         return f"memory generation {generation}"
 
+    async def drop_everything(self) -> None:
+        self.stores.clear()
+        self.pointer = None
+
     async def close(self) -> None:
         pass
 

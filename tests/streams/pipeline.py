@@ -111,8 +111,9 @@ async def reset_group(settings: StreamsSettings, group: str) -> None:
 
 def cli_env(settings: StreamsSettings) -> dict[str, str]:
     """Environment that makes `python -m streams …` use the test's names."""
-    names = ("topic", "group_prefix", "dlq_prefix", "mongo_database", "search_alias", "clickhouse_database",
-             "redis_prefix", "batch_timeout_s", "target_check_s", "metrics_port", "batch_size")  # fmt: skip
+    names = ("topic", "group_prefix", "dlq_prefix", "list_schema", "mongo_database", "search_alias",
+             "clickhouse_database", "redis_prefix", "batch_timeout_s", "target_check_s", "metrics_port",
+             "batch_size")  # fmt: skip
     env = dict(os.environ, COLUMNS="250")  # rich tables would otherwise fold to 80 columns
     env.update({f"CQRS_STREAMS_{name.upper()}": str(getattr(settings, name)) for name in names})
     return env

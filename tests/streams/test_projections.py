@@ -141,5 +141,5 @@ def test_a_total_that_does_not_add_up_is_an_invariant_violation() -> None:
 
 
 def test_projections_are_named_after_their_dlq_topics() -> None:
-    assert sorted(PROJECTIONS) == ["orders-analytics", "orders-mongo", "orders-search"]
-    assert {p.store for p in PROJECTIONS.values()} == {"mongo", "elasticsearch", "clickhouse"}
+    assert sorted(PROJECTIONS) == ["orders-analytics", "orders-list", "orders-mongo", "orders-search"]
+    assert {p.store for p in PROJECTIONS.values()} == {"postgres", "mongo", "elasticsearch", "clickhouse"}

@@ -11,11 +11,12 @@ from streams.projections import PROJECTIONS
 
 
 def test_the_projections_are_the_contracts_names() -> None:
-    assert tuple(PROJECTIONS) == contract.PROJECTIONS == (contract.DETAIL, contract.SEARCH, contract.ANALYTICS)
+    assert tuple(PROJECTIONS) == contract.PROJECTIONS
+    assert contract.PROJECTIONS == (contract.DETAIL, contract.SEARCH, contract.ANALYTICS, contract.LIST)
 
 
 def test_importing_the_contract_loads_no_store_client() -> None:
-    clients = ("pymongo", "elasticsearch", "clickhouse_connect", "aiokafka", "faust", "redis", "pydantic")
+    clients = ("psycopg", "pymongo", "elasticsearch", "clickhouse_connect", "aiokafka", "faust", "redis", "pydantic")
     probe = f"import sys, streams.contract; print([m for m in {clients!r} if m in sys.modules])"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"

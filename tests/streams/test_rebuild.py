@@ -5,9 +5,14 @@ generation. Run for each projection."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
+from streams.contract import LIST_VIEW
 from streams.peek import shown
 from streams.projections import PROJECTIONS
 from streams.rebuild import RebuildProgress, rebuild
@@ -15,6 +20,7 @@ from streams.settings import StreamsSettings
 from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
 from streams.sinks.mongo import MongoTargets
+from streams.sinks.postgres import PostgresTargets
 from tests.streams.history import History, line
 from tests.streams.pipeline import Background, preload, produce, run_until_caught_up, until
 from tests.streams.read_models import expected
@@ -28,13 +34,12 @@ class Reader:
     def __init__(self, settings: StreamsSettings, name: str, known: str) -> None:
         self.settings, self.name, self.known = settings, name, known
         self.reads = 0
+        self.connection: psycopg.AsyncConnection[Any]
         self.failures: list[str] = []
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
-        read = {"orders-mongo": self._mongo, "orders-search": self._search, "orders-analytics": self._analytics}[
-            self.name
-        ]
+        read = self._read_of_projection()
         while not self._stop.is_set():
             try:
                 found, listed = await read()
@@ -47,6 +52,22 @@ class Reader:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _read_of_projection(self) -> Callable[[], Awaitable[tuple[bool, int]]]:
+        reads = {
+            "orders-mongo": self._mongo,
+            "orders-search": self._search,
+            "orders-analytics": self._analytics,
+            "orders-list": self._lists,
+        }
+        return reads[self.name]
+
+    async def _lists(self) -> tuple[bool, int]:
+        one = await self.lists.read_view(self.known)
+        view = sql.Identifier(self.settings.list_schema, LIST_VIEW)
+        query = sql.SQL("SELECT id FROM {} WHERE customer_id = %s ORDER BY created_at DESC, id DESC LIMIT 20")
+        cursor = await self.connection.execute(query.format(view), ("customer-3",))
+        return one is not None, len(await cursor.fetchall())
 
     async def _mongo(self) -> tuple[bool, int]:
         collection = await self.mongo.active_collection()
@@ -74,6 +95,8 @@ class Reader:
         self.mongo = MongoTargets.connect(self.settings)
         self.search = ElasticsearchTargets.connect(self.settings)
         self.clickhouse = ClickHouseTargets.connect(self.settings)
+        self.lists = PostgresTargets.connect(self.settings)
+        self.connection = await psycopg.AsyncConnection.connect(self.settings.readdb_url, autocommit=True)
         await self._baseline()
         self.task = asyncio.create_task(self.run())
         return self
@@ -82,9 +105,7 @@ class Reader:
         """Start counting once the reader sees the current generation's data: Elasticsearch search is near real
         time (documents become searchable at the next refresh, within `refresh_interval`), and what this test
         proves is that the rebuild and its switch never take anything away."""
-        read = {"orders-mongo": self._mongo, "orders-search": self._search, "orders-analytics": self._analytics}[
-            self.name
-        ]
+        read = self._read_of_projection()
 
         async def sees_data() -> bool:
             found, listed = await read()
@@ -95,8 +116,9 @@ class Reader:
     async def __aexit__(self, *exc: object) -> None:
         self.stop()
         await self.task
-        for targets in (self.mongo, self.search, self.clickhouse):
+        for targets in (self.mongo, self.search, self.clickhouse, self.lists):
             await targets.close()
+        await self.connection.close()
 
 
 @pytest.mark.parametrize("name", list(PROJECTIONS))
