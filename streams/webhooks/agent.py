@@ -136,7 +136,8 @@ class WebhookAgent:
         """Deliver the deferred queue's head and a batch's records, until every delivery is settled or the deadline
         (below Kafka's poll interval) has come: what is left then is deferred, and the batch is done all the same."""
         started = time.perf_counter()
-        endpoints = {endpoint.id: endpoint for endpoint in await self._directory.current()}
+        newest_s = max((record.timestamp_ms for record in records), default=0) / 1000
+        endpoints = {endpoint.id: endpoint for endpoint in await self._directory.current(newest_s)}
         chains = self._chains(records, list(endpoints.values()))
         async with self._pool.connection() as conn:
             backlog = await ledger.deferred(

@@ -41,7 +41,9 @@ def _endpoint(row: TupleRow, cipher: SecretCipher) -> Endpoint:
 
 
 class EndpointDirectory:
-    """Live endpoints, read again when the copy is older than `refresh_s` (registrations are rare, batches not)."""
+    """Live endpoints, read again when the copy is older than `refresh_s` (registrations are rare, batches not), or
+    older than the newest event about to be routed: an endpoint registered just before a command must get its events,
+    and a copy read before the event was even produced may not know it yet."""
 
     def __init__(self, pool: Pool, refresh_s: float, cipher: SecretCipher) -> None:
         self._pool = pool
@@ -49,13 +51,19 @@ class EndpointDirectory:
         self._refresh_s = refresh_s
         self._endpoints: list[Endpoint] = []
         self._read_at: float | None = None
+        self._read_at_wall = 0.0
+        """Wall-clock time (s) the copy was taken: every endpoint committed before it is in the copy."""
 
-    async def current(self) -> list[Endpoint]:
-        if self._read_at is None or time.monotonic() - self._read_at >= self._refresh_s:
+    async def current(self, newest_event_s: float = 0.0) -> list[Endpoint]:
+        """The live endpoints, for events produced up to `newest_event_s` (wall-clock seconds, e.g. Kafka's record
+        timestamps)."""
+        stale = self._read_at is None or time.monotonic() - self._read_at >= self._refresh_s
+        if stale or newest_event_s >= self._read_at_wall:
+            read_at_wall = time.time()
             async with self._pool.connection() as conn:
                 rows = await (await conn.execute(_LIVE_ENDPOINTS)).fetchall()
             self._endpoints = [_endpoint(row, self._cipher) for row in rows]
-            self._read_at = time.monotonic()
+            self._read_at, self._read_at_wall = time.monotonic(), read_at_wall
         return self._endpoints
 
 
