@@ -21,11 +21,12 @@ from redis.asyncio import Redis
 
 from cqrs.e2e.load import Accepted
 from streams.checkpoints import Checkpoints
+from streams.contract import ANALYTICS, DETAIL, LIST, SEARCH
 from streams.peek import ReadModels
-from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
 
-STORES = {"orders-mongo": "mongo", "orders-search": "elasticsearch", "orders-analytics": "clickhouse"}
+STORES = {DETAIL: "mongo", SEARCH: "elasticsearch", ANALYTICS: "clickhouse", LIST: "readdb"}
+"""Every projection the probe times, by the store it writes (a column of the table and the picture)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class FreshnessProbe:
         if self._count % self.every:
             return
         now = time.time()
-        for projection in PROJECTIONS:
+        for projection in STORES:
             if self._announced[projection].get(accepted.order_id, 0) >= accepted.version:
                 self._record(projection, accepted, now)
             else:
@@ -88,7 +89,7 @@ class FreshnessProbe:
     async def _listen(self) -> None:
         redis = Redis.from_url(self.settings.redis_url)
         channels = {
-            Checkpoints(redis, self.settings.redis_prefix, name).channel: name for name in PROJECTIONS
+            Checkpoints(redis, self.settings.redis_prefix, name).channel: name for name in STORES
         }  # fmt: skip
         pubsub = redis.pubsub()
         try:
@@ -141,7 +142,7 @@ class FreshnessProbe:
         async with ReadModels(self.settings) as models:
             for projection, store in STORES.items():
                 checked = [s for s in self.samples if s.store == store][-most:]
-                view = await models.shown(projection, sorted({s.order_id for s in checked}))
+                view = await models.shown(projection, sorted({s.order_id for s in checked})) if checked else {}
                 behind[store] = sum(
                     1 for s in checked if s.order_id not in view or view[s.order_id].version < s.version
                 )

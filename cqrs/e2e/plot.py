@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from cqrs.bench.report import percentile
 from cqrs.e2e.freshness import STORES, Sample
 
-COLOURS = {"mongo": "tab:green", "elasticsearch": "tab:orange", "clickhouse": "tab:blue"}
+COLOURS = {"mongo": "tab:green", "elasticsearch": "tab:orange", "clickhouse": "tab:blue", "readdb": "tab:purple"}
 
 
 def draw(samples_by_rate: dict[int, list[Sample]], path: Path) -> Path:

@@ -27,6 +27,6 @@ def test_the_e2e_bench_times_every_store_and_saves_a_table_and_a_picture(pipelin
     assert row["never visible"] == 0
     assert row["store behind announcement"] == 0
     assert row["samples/store"] == row["accepted"] // 2
-    for store in ("mongo", "elasticsearch", "clickhouse"):
+    for store in ("mongo", "elasticsearch", "clickhouse", "readdb"):
         assert 0 <= row[f"{store} p50 ms"] <= row[f"{store} p99 ms"] < 60_000
     assert (Path(__file__).parents[2] / saved).with_suffix(".png").stat().st_size > 10_000

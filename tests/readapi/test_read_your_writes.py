@@ -16,6 +16,7 @@ import pytest
 
 from infra.stack import Stack
 from servicekit.principals import Role
+from streams.contract import DETAIL, LIST
 from tests.readapi.conftest import client_of, readapi_settings, running_app, token
 from tests.readapi.helpers import ok
 from tests.readapi.live import Live, live_pipeline
@@ -26,7 +27,8 @@ CHAINS, COMMANDS_PER_CHAIN = 10, 10
 
 @pytest.fixture(scope="module")
 async def live(stack: Stack, relay: Stack) -> AsyncIterator[Live]:
-    async with live_pipeline(stack) as pipeline:
+    # Detail and items read orders-mongo, lists orders-list: both project this test's commands.
+    async with live_pipeline(stack, projections=(DETAIL, LIST)) as pipeline:
         yield pipeline
 
 
