@@ -3,7 +3,8 @@ both APIs share, and one way to install the handlers.
 
 Each API maps its own errors in its own `problems` module (a `ProblemMapper` that answers None for anything else);
 `problem_for` falls back on `common_problem` here, so a status, slug, title or header is decided in one place.
-Bad input maps to 4xx; only an unavailable store (503, the API's own mapping) or a bug (500) yields 5xx.
+Bad input maps to 4xx; only an unavailable store (503, `store_unavailable_problem` in the API's own mapping) or a bug
+(500) yields 5xx.
 """
 
 from __future__ import annotations
@@ -117,6 +118,13 @@ def validation_problem(errors: Sequence[FieldIssue]) -> Problem:
         title="The request is not valid",
         detail=f"{len(errors)} field(s) are invalid: see errors",
         errors=errors,
+    )
+
+
+def store_unavailable_problem(detail: str) -> Problem:
+    """503 for the API's own store that cannot be reached or answer right now; `detail` names the store."""
+    return Problem(
+        status=503, slug="unavailable", title="The service is unavailable", detail=detail, headers={"Retry-After": "1"}
     )
 
 

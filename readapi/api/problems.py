@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from readapi.errors import InvalidQuery, OrderNotVisible, ReadApiError, StoreUnavailable, UnsupportedConsistency
 from servicekit import problems as kit
-from servicekit.problems import Problem, validation_problem
+from servicekit.problems import Problem, store_unavailable_problem, validation_problem
 
 
 def problem_for(error: Exception) -> Problem:
@@ -33,10 +33,6 @@ def readapi_problem(error: Exception) -> Problem | None:
         case OrderNotVisible():
             return Problem(status=404, slug="order-not-found", title="No such order", detail=str(error))
         case StoreUnavailable():
-            return Problem(
-                status=503, slug="unavailable", title="The service is unavailable",
-                detail=f"the {error.store} read model cannot answer right now; retry shortly",
-                headers={"Retry-After": "1"},
-            )  # fmt: skip
+            return store_unavailable_problem(f"the {error.store} read model cannot answer right now; retry shortly")
         case _:
             return None

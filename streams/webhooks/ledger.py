@@ -155,27 +155,28 @@ async def still_failing(conn: Connection, item: Parked, attempts: Sequence[Attem
 
 
 def _log_row(attempt: Attempt) -> tuple[object, ...]:
-    delivery = attempt.delivery
     return (
-        delivery.endpoint_id, delivery.event_id, delivery.event_type, delivery.order_id, delivery.version,
+        *_event_columns(attempt.delivery),
         attempt.number, attempt.outcome, attempt.http_status, attempt.error, attempt.duration_ms,
     )  # fmt: skip
 
 
 def _park_row(item: Parked) -> tuple[object, ...]:
     delivery = item.delivery
-    return (
-        delivery.endpoint_id, delivery.event_id, delivery.event_type, delivery.order_id, delivery.version,
-        delivery.sequence, delivery.source, delivery.body, item.reason, item.attempts,
-    )  # fmt: skip
+    return (*_event_columns(delivery), delivery.sequence, delivery.source, delivery.body, item.reason, item.attempts)
 
 
 def _defer_row(item: Deferred) -> tuple[object, ...]:
     delivery = item.delivery
     return (
-        delivery.endpoint_id, delivery.event_id, delivery.event_type, delivery.order_id, delivery.version,
+        *_event_columns(delivery),
         delivery.sequence, delivery.source, delivery.partition, delivery.body, item.attempts,
     )  # fmt: skip
+
+
+def _event_columns(delivery: Delivery) -> tuple[object, ...]:
+    """The columns the log, the DLQ and the deferred queue all start with: which event, due at which endpoint."""
+    return delivery.endpoint_id, delivery.event_id, delivery.event_type, delivery.order_id, delivery.version
 
 
 def _delivery(row: TupleRow) -> Delivery:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from servicekit import openapi as kit
-from servicekit.problems import Problem
+from servicekit.problems import Problem, store_unavailable_problem
 from streams.webhooks.errors import WebhookError, WebhookNotFound, WebhookStoreUnavailable
 
 WEBHOOK_ERRORS: tuple[type[Exception], ...] = (WebhookError,)
@@ -33,11 +33,7 @@ def webhook_problem(error: Exception) -> Problem | None:
         case WebhookNotFound():
             return Problem(status=404, slug="webhook-not-found", title="No such webhook endpoint", detail=str(error))
         case WebhookStoreUnavailable():
-            return Problem(
-                status=503, slug="unavailable", title="The service is unavailable",
-                detail="the write model cannot be reached right now; retry shortly",
-                headers={"Retry-After": "1"},
-            )  # fmt: skip
+            return store_unavailable_problem("the write model cannot be reached right now; retry shortly")
         case _:
             return None
 

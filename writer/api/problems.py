@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from servicekit import problems as kit
-from servicekit.problems import Problem, ProblemMapper, validation_problem
+from servicekit.problems import Problem, ProblemMapper, store_unavailable_problem, validation_problem
 from writer import domain
 from writer.errors import CommandNotFound, IdempotencyKeyReused, RelayAtRisk, StoreUnavailable, WriterError
 
@@ -91,11 +91,7 @@ def writer_problem(error: Exception) -> Problem | None:
                 detail=f"{error}; retry later", headers={"Retry-After": "5"},
             )  # fmt: skip
         case StoreUnavailable():
-            return Problem(
-                status=503, slug="unavailable", title="The service is unavailable",
-                detail="the write model cannot be reached right now; retry shortly",
-                headers={"Retry-After": "1"},
-            )  # fmt: skip
+            return store_unavailable_problem("the write model cannot be reached right now; retry shortly")
         case domain.DomainError() | WriterError():
             return Problem(status=422, slug="rejected", title="The command was rejected", detail=str(error))
         case _:
