@@ -28,5 +28,5 @@ def verdict(engine: Any, query: str) -> str:
 
 
 if __name__ == "__main__":
-    engine = chdb.connect(":memory:")
+    engine = chdb.connect(":memory:")  # type: ignore[no-untyped-call, unused-ignore]  # typed or not, by how mypy finds chdb
     print(json.dumps([verdict(engine, query) for query in json.load(sys.stdin)]))
