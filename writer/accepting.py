@@ -28,6 +28,8 @@ def accept(
         version=decision.version,
         timestamp=decision.occurred_at,
         correlation_id=request.correlation_id,
-        events=tuple(RecordedEvent(row.event_id, row.event_type, row.sequence) for row in rows),
+        events=tuple(
+            RecordedEvent(row.envelope.event_id, row.envelope.event_type, row.envelope.sequence) for row in rows
+        ),
     )
     return accepted, rows

@@ -17,19 +17,11 @@ from typing import TypeVar
 from uuid import UUID, uuid4
 from weakref import WeakValueDictionary
 
+from writer import ports
 from writer.accepting import accept
 from writer.domain import Decision, Order, OrderAlreadyExists, evolve
 from writer.errors import IdempotencyKeyReused
 from writer.outbox import OutboxRow
-from writer.ports import (
-    Accepted,
-    CommandRecord,
-    CommandRequest,
-    Decider,
-    IdempotencyClaim,
-    Replayed,
-    StoredResponse,
-)
 
 K = TypeVar("K", bound=Hashable)
 
@@ -37,7 +29,7 @@ K = TypeVar("K", bound=Hashable)
 @dataclass(frozen=True, slots=True)
 class _KeptResponse:
     fingerprint: bytes
-    response: StoredResponse
+    response: ports.StoredResponse
     expires_at: float
 
 
@@ -53,7 +45,7 @@ class InMemoryCommandStore:
         self._clock = clock
         self._new_event_id = new_event_id
         self._orders: dict[str, Order] = {}
-        self._commands: dict[UUID, CommandRecord] = {}
+        self._commands: dict[UUID, ports.CommandRecord] = {}
         self._responses: dict[tuple[str, str], _KeptResponse] = {}
         self._outbox: list[OutboxRow] = []
         # A lock lives while some command holds or awaits it, then it is dropped with the last reference.
@@ -65,7 +57,7 @@ class InMemoryCommandStore:
         """Every event of the accepted commands, in commit order: what the relay would publish."""
         return tuple(self._outbox)
 
-    async def execute(self, request: CommandRequest, decide: Decider) -> Accepted | Replayed:
+    async def execute(self, request: ports.CommandRequest, decide: ports.Decider) -> ports.Accepted | ports.Replayed:
         claim = request.idempotency
         async with self._holding_key(claim):
             await _round_trip()
@@ -78,21 +70,23 @@ class InMemoryCommandStore:
                 await _round_trip()
                 return self._save(request, state, decision)
 
-    def _live_response(self, claim: IdempotencyClaim) -> Replayed | None:
+    def _live_response(self, claim: ports.IdempotencyClaim) -> ports.Replayed | None:
         kept = self._responses.get((claim.scope, claim.key))
         if kept is None or kept.expires_at <= self._clock():
             return None
         if kept.fingerprint != claim.fingerprint:
             raise IdempotencyKeyReused(claim.key)
-        return Replayed(kept.response)
+        return ports.Replayed(kept.response)
 
-    def _save(self, request: CommandRequest, state: Order | None, decision: Decision) -> Accepted:
+    def _save(self, request: ports.CommandRequest, state: Order | None, decision: Decision) -> ports.Accepted:
         """Build every write first, then apply them all: a failure on the way leaves the store as it was."""
         new_state = evolve(state, decision)
         if state is None and new_state.id in self._orders:
             raise OrderAlreadyExists(new_state.id)
         accepted, rows = accept(request, decision, new_event_id=self._new_event_id)
-        record = CommandRecord(command_id=request.command_id, issued_by=request.issued_by, outcome=accepted.outcome())
+        record = ports.CommandRecord(
+            command_id=request.command_id, issued_by=request.issued_by, outcome=accepted.outcome()
+        )
         kept = self._kept(request.idempotency, accepted)
         self._orders[new_state.id] = new_state
         self._outbox.extend(rows)
@@ -100,7 +94,9 @@ class InMemoryCommandStore:
         self._responses.update(kept)
         return accepted
 
-    def _kept(self, claim: IdempotencyClaim | None, accepted: Accepted) -> dict[tuple[str, str], _KeptResponse]:
+    def _kept(
+        self, claim: ports.IdempotencyClaim | None, accepted: ports.Accepted
+    ) -> dict[tuple[str, str], _KeptResponse]:
         """The response to keep under the claim's key (nothing without a claim)."""
         if claim is None:
             return {}
@@ -108,7 +104,7 @@ class InMemoryCommandStore:
         return {(claim.scope, claim.key): kept}
 
     @asynccontextmanager
-    async def _holding_key(self, claim: IdempotencyClaim | None) -> AsyncIterator[None]:
+    async def _holding_key(self, claim: ports.IdempotencyClaim | None) -> AsyncIterator[None]:
         """Concurrent requests with the same key wait here until the first one has saved (or failed)."""
         if claim is None:
             yield
@@ -116,7 +112,7 @@ class InMemoryCommandStore:
         async with _holding(self._key_locks, (claim.scope, claim.key)):
             yield
 
-    async def find_command(self, command_id: UUID) -> CommandRecord | None:
+    async def find_command(self, command_id: UUID) -> ports.CommandRecord | None:
         await _round_trip()
         return self._commands.get(command_id)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID, uuid4
 
 from schemas.envelope import EventEnvelope
@@ -15,20 +14,13 @@ AGGREGATE_TYPE = "Order"
 """Debezium routes rows to topic `events.<aggregatetype>`."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class OutboxRow:
-    """One row of the `outbox` table (see the migration for what each column becomes in Kafka)."""
+    """One row of the `outbox` table: the envelope's metadata fill its columns (see the migration for what each
+    becomes in Kafka), and `payload` is the envelope itself, encoded."""
 
-    event_id: UUID
-    aggregate_type: str
-    aggregate_id: str
-    event_type: str
+    envelope: EventEnvelope
     payload: bytes
-    version: int
-    sequence: int
-    correlation_id: str
-    causation_id: str
-    occurred_at: datetime
 
 
 def outbox_rows(
@@ -52,18 +44,5 @@ def outbox_rows(
             causation_id=str(command_id),
             data=event,
         )
-        rows.append(
-            OutboxRow(
-                event_id=envelope.event_id,
-                aggregate_type=envelope.aggregate_type,
-                aggregate_id=envelope.aggregate_id,
-                event_type=envelope.event_type,
-                payload=encode_envelope(envelope),
-                version=envelope.version,
-                sequence=sequence,
-                correlation_id=correlation_id,
-                causation_id=envelope.causation_id,
-                occurred_at=envelope.timestamp,
-            )
-        )
+        rows.append(OutboxRow(envelope, encode_envelope(envelope)))
     return rows

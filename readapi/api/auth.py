@@ -38,6 +38,7 @@ def order_scope(principal: Principal) -> str | None:
     raise PermissionDenied("this role may not read orders")
 
 
-def require_analyst(principal: Principal) -> None:
+def require_analyst(principal: CurrentPrincipal) -> None:
+    """A router dependency: every analytics route needs the role, so none can forget it."""
     if Role.ANALYST not in principal.roles:
         raise PermissionDenied("analytics needs the analyst role")

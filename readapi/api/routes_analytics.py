@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from readapi import reads
 from readapi.answers import MetaInfo, PageInfo, dumps
-from readapi.api.auth import CurrentPrincipal, require_analyst
+from readapi.api.auth import require_analyst
 from readapi.api.envelope import answer
 from readapi.api.models import DailyRevenueAnswer, TopSkusAnswer
 from readapi.api.openapi import problem_responses
@@ -18,7 +18,10 @@ from readapi.api.params import known_query_parameters
 from readapi.api.services import Services, get_services
 from readapi.queries import DateRange
 
-router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[Depends(known_query_parameters)])
+# Unknown parameters are rejected first, then the caller is authenticated and must be an analyst.
+router = APIRouter(
+    prefix="/analytics", tags=["analytics"], dependencies=[Depends(known_query_parameters), Depends(require_analyst)]
+)
 ServicesDep = Annotated[Services, Depends(get_services)]
 From = Annotated[date | None, Query(alias="from", description="First UTC day (inclusive) the orders were created.")]
 To = Annotated[date | None, Query(alias="to", description="Last UTC day (inclusive).")]
@@ -29,14 +32,12 @@ _PROBLEMS = problem_responses(401, 403, 422, 503)
 @router.get("/revenue/daily", summary="Revenue per day and currency", response_model=DailyRevenueAnswer,
             responses=_PROBLEMS)  # fmt: skip
 async def daily_revenue(
-    principal: CurrentPrincipal,
     services: ServicesDep,
     first: From = None,
     last: To = None,
     currency: Currency = None,
 ) -> Response:
     """Orders and revenue by the day they were created, cancelled orders excluded (shown in `byStatus`)."""
-    require_analyst(principal)
     days = DateRange(first, last)
     position = await reads.analytics_position(services)
     rows = await services.analytics.daily_revenue(days, currency)
@@ -45,7 +46,6 @@ async def daily_revenue(
 
 @router.get("/top-skus", summary="Best-selling SKUs", response_model=TopSkusAnswer, responses=_PROBLEMS)
 async def top_skus(
-    principal: CurrentPrincipal,
     services: ServicesDep,
     first: From = None,
     last: To = None,
@@ -53,7 +53,6 @@ async def top_skus(
     limit: Annotated[int, Query(ge=1, le=100, description="How many SKUs.")] = 10,
 ) -> Response:
     """SKUs by net units in orders created in the range (removed lines and cancelled orders subtracted)."""
-    require_analyst(principal)
     days = DateRange(first, last)
     position = await reads.analytics_position(services)
     page = await services.analytics.top_skus(days, currency, limit)

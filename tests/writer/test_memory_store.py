@@ -20,12 +20,12 @@ class TestInMemoryCommandStore(CommandStoreContract):
         accepted = [
             await self.run(store, command) for command in (create, AddItemToOrder(order_id=create.order_id, item=LINE))
         ]
-        assert [(row.event_type, row.version, row.aggregate_id) for row in store.outbox] == [
+        assert [(row.envelope.event_type, row.envelope.version, row.envelope.aggregate_id) for row in store.outbox] == [
             ("OrderCreated", 1, create.order_id),
             ("OrderItemAdded", 2, create.order_id),
         ]
         recorded = [event.event_id for result in accepted if isinstance(result, Accepted) for event in result.events]
-        assert [row.event_id for row in store.outbox] == recorded
+        assert [row.envelope.event_id for row in store.outbox] == recorded
 
     async def test_a_kept_response_lives_for_its_ttl_on_the_stores_clock(self) -> None:
         now = 100.0

@@ -21,7 +21,6 @@ from writer.api.models import (
 from writer.api.openapi import ACCEPTED, problem_responses
 from writer.api.services import Services, get_services
 from writer.api.submit import CommandCallDep
-from writer.domain import AddItemToOrder, CancelOrder, ConfirmOrder, RemoveItemFromOrder, ShipOrder
 from writer.errors import CommandNotFound
 
 router = APIRouter(prefix="/commands", tags=["commands"])
@@ -34,44 +33,28 @@ async def create_order(body: CreateOrderBody, call: CommandCallDep) -> Response:
 
 @router.post("/add-item-to-order", summary="Add a line to a pending order", **ACCEPTED)
 async def add_item_to_order(body: AddItemBody, call: CommandCallDep) -> Response:
-    command = AddItemToOrder(
-        order_id=str(body.order_id),
-        item=translate.new_line(body.item),
-        expected_version=call.expected_version(body.expected_version),
-    )
-    return await call.submit(command, body)
+    return await call.submit(translate.add_item_to_order(body, call.expected_version(body.expected_version)), body)
 
 
 @router.post("/remove-item-from-order", summary="Remove a line from a pending order", **ACCEPTED)
 async def remove_item_from_order(body: RemoveItemBody, call: CommandCallDep) -> Response:
-    command = RemoveItemFromOrder(
-        order_id=str(body.order_id),
-        item_id=body.item_id,
-        expected_version=call.expected_version(body.expected_version),
-    )
+    command = translate.remove_item_from_order(body, call.expected_version(body.expected_version))
     return await call.submit(command, body)
 
 
 @router.post("/cancel-order", summary="Cancel a pending or confirmed order", **ACCEPTED)
 async def cancel_order(body: CancelOrderBody, call: CommandCallDep) -> Response:
-    command = CancelOrder(
-        order_id=str(body.order_id),
-        reason=body.reason,
-        expected_version=call.expected_version(body.expected_version),
-    )
-    return await call.submit(command, body)
+    return await call.submit(translate.cancel_order(body, call.expected_version(body.expected_version)), body)
 
 
 @router.post("/confirm-order", summary="Confirm a pending order", **ACCEPTED)
 async def confirm_order(body: OrderTransitionBody, call: CommandCallDep) -> Response:
-    command = ConfirmOrder(order_id=str(body.order_id), expected_version=call.expected_version(body.expected_version))
-    return await call.submit(command, body)
+    return await call.submit(translate.confirm_order(body, call.expected_version(body.expected_version)), body)
 
 
 @router.post("/ship-order", summary="Ship a confirmed order (staff)", **ACCEPTED)
 async def ship_order(body: OrderTransitionBody, call: CommandCallDep) -> Response:
-    command = ShipOrder(order_id=str(body.order_id), expected_version=call.expected_version(body.expected_version))
-    return await call.submit(command, body)
+    return await call.submit(translate.ship_order(body, call.expected_version(body.expected_version)), body)
 
 
 @router.get(

@@ -18,7 +18,7 @@ from writer.api.models import (
     OrderTransitionBody,
     RemoveItemBody,
 )
-from writer.domain import AddItemToOrder, CancelOrder, ConfirmOrder, OrderCommand, RemoveItemFromOrder, ShipOrder
+from writer.domain import OrderCommand
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,36 +28,17 @@ class CommandKind:
     """Validated body → domain command (typed `Any`: each kind receives its own body model)."""
 
 
-def _add_item(body: AddItemBody) -> OrderCommand:
-    return AddItemToOrder(
-        order_id=str(body.order_id), item=translate.new_line(body.item), expected_version=body.expected_version
-    )
-
-
-def _remove_item(body: RemoveItemBody) -> OrderCommand:
-    return RemoveItemFromOrder(
-        order_id=str(body.order_id), item_id=body.item_id, expected_version=body.expected_version
-    )
-
-
-def _cancel(body: CancelOrderBody) -> OrderCommand:
-    return CancelOrder(order_id=str(body.order_id), reason=body.reason, expected_version=body.expected_version)
-
-
-def _confirm(body: OrderTransitionBody) -> OrderCommand:
-    return ConfirmOrder(order_id=str(body.order_id), expected_version=body.expected_version)
-
-
-def _ship(body: OrderTransitionBody) -> OrderCommand:
-    return ShipOrder(order_id=str(body.order_id), expected_version=body.expected_version)
+def _with_body_version(translation: Callable[[Any, int | None], OrderCommand]) -> Callable[[Any], OrderCommand]:
+    """The translation for a batch line: its expected version is the body's (see above)."""
+    return lambda body: translation(body, body.expected_version)
 
 
 KINDS: dict[str, CommandKind] = {
     "create-order": CommandKind(CreateOrderBody, translate.create_order),
-    "add-item-to-order": CommandKind(AddItemBody, _add_item),
-    "remove-item-from-order": CommandKind(RemoveItemBody, _remove_item),
-    "cancel-order": CommandKind(CancelOrderBody, _cancel),
-    "confirm-order": CommandKind(OrderTransitionBody, _confirm),
-    "ship-order": CommandKind(OrderTransitionBody, _ship),
+    "add-item-to-order": CommandKind(AddItemBody, _with_body_version(translate.add_item_to_order)),
+    "remove-item-from-order": CommandKind(RemoveItemBody, _with_body_version(translate.remove_item_from_order)),
+    "cancel-order": CommandKind(CancelOrderBody, _with_body_version(translate.cancel_order)),
+    "confirm-order": CommandKind(OrderTransitionBody, _with_body_version(translate.confirm_order)),
+    "ship-order": CommandKind(OrderTransitionBody, _with_body_version(translate.ship_order)),
 }
 """Keys are the public command names (`writer.handlers.COMMAND_NAMES`); a test keeps the two in step."""

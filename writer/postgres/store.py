@@ -21,19 +21,11 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from writer import ports
 from writer.accepting import accept
 from writer.domain import Decision, Order, OrderAlreadyExists, evolve
 from writer.errors import IdempotencyKeyReused, StoreUnavailable
 from writer.outbox import OutboxRow
-from writer.ports import (
-    Accepted,
-    CommandRecord,
-    CommandRequest,
-    Decider,
-    IdempotencyClaim,
-    Replayed,
-    StoredResponse,
-)
 from writer.postgres import sql
 from writer.postgres.rows import order_from_row, order_params
 from writer.postgres.slot_guard import SlotGuard
@@ -52,7 +44,7 @@ class PostgresCommandStore:
         self._new_event_id = new_event_id
         self._slot_guard = slot_guard
 
-    async def execute(self, request: CommandRequest, decide: Decider) -> Accepted | Replayed:
+    async def execute(self, request: ports.CommandRequest, decide: ports.Decider) -> ports.Accepted | ports.Replayed:
         if self._slot_guard is not None:
             self._slot_guard.check()  # RelayAtRisk: the relay could lose this command's events
         try:
@@ -67,7 +59,7 @@ class PostgresCommandStore:
             # trigger): nothing was committed, and retrying the same request is safe.
             raise StoreUnavailable(f"the write model is unavailable: {error}") from error
 
-    async def _execute(self, request: CommandRequest, decide: Decider) -> Accepted | Replayed:
+    async def _execute(self, request: ports.CommandRequest, decide: ports.Decider) -> ports.Accepted | ports.Replayed:
         claim = request.idempotency
         async with self._pool.connection() as conn:
             if request.creates and claim is None:
@@ -80,8 +72,8 @@ class PostgresCommandStore:
                 return await self._save(conn, request, state, decide(state))
 
     async def _save(
-        self, conn: Connection, request: CommandRequest, state: Order | None, decision: Decision
-    ) -> Accepted:
+        self, conn: Connection, request: ports.CommandRequest, state: Order | None, decision: Decision
+    ) -> ports.Accepted:
         """Write the new state, its summary, the events, the outcome and the response in one statement."""
         accepted, rows = accept(request, decision, new_event_id=self._new_event_id)
         params = {
@@ -93,7 +85,7 @@ class PostgresCommandStore:
         await conn.execute(sql.SAVE_CREATED if state is None else sql.SAVE_CHANGED, params)
         return accepted
 
-    async def find_command(self, command_id: UUID) -> CommandRecord | None:
+    async def find_command(self, command_id: UUID) -> ports.CommandRecord | None:
         try:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(sql.FIND_COMMAND, (command_id,))
@@ -103,7 +95,7 @@ class PostgresCommandStore:
         if row is None:
             return None
         issued_by, outcome = row
-        return CommandRecord(command_id=command_id, issued_by=issued_by, outcome=outcome)
+        return ports.CommandRecord(command_id=command_id, issued_by=issued_by, outcome=outcome)
 
     async def check_ready(self) -> None:
         try:
@@ -118,7 +110,7 @@ class PostgresCommandStore:
             return cursor.rowcount
 
 
-async def _stored_response(conn: Connection, claim: IdempotencyClaim) -> Replayed | None:
+async def _stored_response(conn: Connection, claim: ports.IdempotencyClaim) -> ports.Replayed | None:
     """Wait for any concurrent request with this key, then replay its response if it was the same request."""
     await conn.execute(sql.LOCK_IDEMPOTENCY_KEY, (claim.scope, claim.key))
     row = await (await conn.execute(sql.FIND_LIVE_RESPONSE, (claim.scope, claim.key))).fetchone()
@@ -127,7 +119,7 @@ async def _stored_response(conn: Connection, claim: IdempotencyClaim) -> Replaye
     fingerprint, status, headers, body = row
     if bytes(fingerprint) != claim.fingerprint:
         raise IdempotencyKeyReused(claim.key)
-    return Replayed(StoredResponse(status=status, headers=headers, body=bytes(body)))
+    return ports.Replayed(ports.StoredResponse(status=status, headers=headers, body=bytes(body)))
 
 
 async def _lock_order(conn: Connection, order_id: str) -> Order | None:
@@ -138,18 +130,18 @@ async def _lock_order(conn: Connection, order_id: str) -> Order | None:
 
 def _outbox_params(rows: list[OutboxRow]) -> dict[str, Any]:
     """Columns that differ per event go as arrays (unnest); the rest are the same for every event."""
-    first = rows[0]
+    first = rows[0].envelope
     return {
         "aggregate_type": first.aggregate_type,
         "causation_id": first.causation_id,
-        "event_ids": [row.event_id for row in rows],
-        "event_types": [row.event_type for row in rows],
+        "event_ids": [row.envelope.event_id for row in rows],
+        "event_types": [row.envelope.event_type for row in rows],
         "payloads": [row.payload for row in rows],
-        "sequences": [row.sequence for row in rows],
+        "sequences": [row.envelope.sequence for row in rows],
     }
 
 
-def _command_params(request: CommandRequest, accepted: Accepted) -> dict[str, Any]:
+def _command_params(request: ports.CommandRequest, accepted: ports.Accepted) -> dict[str, Any]:
     return {
         "command_id": request.command_id,
         "command_name": request.command_name,
@@ -160,7 +152,7 @@ def _command_params(request: CommandRequest, accepted: Accepted) -> dict[str, An
     }
 
 
-def _response_params(claim: IdempotencyClaim | None, accepted: Accepted) -> dict[str, Any]:
+def _response_params(claim: ports.IdempotencyClaim | None, accepted: ports.Accepted) -> dict[str, Any]:
     """The response to keep under the idempotency key; all NULL (nothing kept) without a key."""
     if claim is None:
         return dict.fromkeys(
