@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from connectors.tail import EventsTail
+from connectors.tail import EventsTail, RelayedEvent
 from cqrs.apps import pipeline_stack
 from cqrs.demo import show, story
 from cqrs.stack_cli import print_status
@@ -78,7 +78,12 @@ def _show_pipeline(settings: StackSettings, posted: list[dict[str, str]], tail: 
     versions = {row["aggregateId"]: int(row["version"]) for row in posted}
     show.write_model(settings.ports.postgres, set(versions))
     started = time.monotonic()
-    relayed = tail.collect(lambda got: len(got) >= len(posted), WAIT_S)
+
+    def of_the_story(events: list[RelayedEvent]) -> list[RelayedEvent]:
+        # The sample import's events may still be on their way on a fresh stack: show only the story's.
+        return [event for event in events if event.key in versions]
+
+    relayed = of_the_story(tail.collect(lambda got: len(of_the_story(got)) >= len(posted), WAIT_S))
     show.events(relayed, time.monotonic() - started)
     views, visible_after = _wait_for_read_models(StreamsSettings(ports=settings.ports), versions, last_202)
     database_url = f"postgresql://postgres@127.0.0.1:{settings.ports.postgres}/orders"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,6 +12,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from cqrs.apps import pipeline_stack
+from infra.stack import Stack
 from streams.webhooks.cli import app as webhooks_cli
 from streams.webhooks.receiver import Receiver
 from streams.webhooks.signature import new_secret
@@ -18,6 +21,19 @@ from tests.servers import free_port
 from tests.streams.webhooks.agent import AgentThread, agent_settings
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_stack_agent(relay: Stack) -> Iterator[None]:
+    """The stack's own agent (the demo starts it) reads the same endpoint registry: it would deliver to this module's
+    receivers too, and its attempts would count with the agent under test's. It is stopped here, and started again."""
+    agent = pipeline_stack(relay.settings, ["webhooks"])
+    running = agent.status()[0].pid is not None
+    if running:
+        agent.down()
+    yield
+    if running:
+        agent.up()
 
 
 def order_story(staff: httpx.Client, stories: int) -> dict[str, list[str]]:
