@@ -14,6 +14,7 @@ import httpx
 from infra.services.base import Service
 from infra.settings import StackSettings
 from infra.stack import Stack
+from servicekit.serving import is_ready
 
 # The stack's apps serve on loopback and trust the built-in dev token secret, explicitly: without it (and without a
 # secret of their own, `CQRS_WRITER_JWT_SECRET`, …) they refuse to start.
@@ -61,10 +62,7 @@ class WriterApi(Service):
         }
 
     def healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/health/ready", timeout=3).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return is_ready(self.url)
 
 
 class ReadApi(Service):
@@ -100,10 +98,7 @@ class ReadApi(Service):
         return {"CQRS_READAPI_DATABASE_URL": database_url, "CQRS_READAPI_HOST": "127.0.0.1", **DEV_TOKENS}
 
     def healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/health/ready", timeout=3).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return is_ready(self.url)
 
 
 class StreamsWorker(Service):

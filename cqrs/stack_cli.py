@@ -64,10 +64,17 @@ def down(services: ServicesArg = None) -> None:
 
 
 @app.command()
-def status(services: ServicesArg = None) -> None:
-    """A table of service, version, port, pid, health and memory; exits 1 if any service is unhealthy."""
-    rows = _stack(services).status()
-    print_status(rows)
+def status(
+    services: ServicesArg = None,
+    cpu_seconds: Annotated[
+        float, typer.Option("--cpu-seconds", min=0, help="Measure each service's CPU over this long (0: skip).")
+    ] = 2.0,
+) -> None:
+    """A table of service, version, port, pid, health, memory and CPU (share of the whole machine, measured now:
+    with nothing to do, the stack should stay under 10%); exits 1 if any service is unhealthy."""
+    stack = _stack(services)
+    rows = stack.status()
+    print_status(rows, stack.cpu_share(cpu_seconds) if cpu_seconds else None)
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)
 
@@ -107,22 +114,24 @@ def credentials(
     console.print(table)
 
 
-def print_status(rows: list[ServiceStatus]) -> None:
+def print_status(rows: list[ServiceStatus], cpu: dict[str, float] | None = None) -> None:
+    """The status table; `cpu`: each service's share of the machine (`Stack.cpu_share`), a column when given."""
     table = Table(title="native stack")
-    for column in ("service", "version", "port", "pid", "healthy", "RSS (PSS)"):
-        table.add_column(column, justify="right" if column in ("port", "pid", "RSS (PSS)") else "left")
+    columns = ["service", "version", "port", "pid", "healthy", "RSS (PSS)"] + (["CPU"] if cpu is not None else [])
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("service", "version", "healthy") else "right")
     for row in rows:
-        table.add_row(
-            row.name,
-            row.version,
-            str(row.port),
-            str(row.pid or "-"),
-            "[green]yes[/]" if row.healthy else "[red]no[/]",
-            _mib(row.rss_bytes),
-        )
+        cells = [row.name, row.version, str(row.port), str(row.pid or "-")]
+        cells += ["[green]yes[/]" if row.healthy else "[red]no[/]", _mib(row.rss_bytes)]
+        table.add_row(*cells, *([_percent(cpu.get(row.name))] if cpu is not None else []))
     table.add_section()
-    table.add_row("total", "", "", "", "", _mib(sum(row.rss_bytes for row in rows)))
+    total = ["total", "", "", "", "", _mib(sum(row.rss_bytes for row in rows))]
+    table.add_row(*total, *([_percent(sum(cpu.values()))] if cpu is not None else []))
     console.print(table)
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
 
 
 def _mib(size: int) -> str:

@@ -6,6 +6,7 @@ healthy, and waits for real health (a request answered, not a port open). `down`
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,14 @@ class Stack:
             if pid is not None:
                 used[service.name] = cpu_seconds(pid)
         return used
+
+    def cpu_share(self, seconds: float) -> dict[str, float]:
+        """Each running named service's share of the whole machine (all cores) over the next `seconds`."""
+        before, started = self.cpu_seconds(), time.monotonic()
+        time.sleep(seconds)
+        after, elapsed = self.cpu_seconds(), time.monotonic() - started
+        cores = os.cpu_count() or 1
+        return {name: (after[name] - before[name]) / elapsed / cores for name in after.keys() & before.keys()}
 
     def log_tail(self, service: Service, lines: int = 30) -> str:
         try:

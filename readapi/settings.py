@@ -49,14 +49,14 @@ class ReadApiSettings(ServiceSettings):
     detail_cache_ttl_s: int = Field(3600, ge=1, description="version-exact entries: the TTL only bounds memory")
     list_cache_ttl_s: int = Field(60, ge=1)
     search_refresh_s: float = Field(
-        1.5, ge=0, description="search answers are cached only this long after the last flush (index refresh: 1 s)"
+        1.5, ge=0, description="search answers are cached only this long after the last flush (refresh: every 0.5 s)"
     )
     cache_prefix: str = "readapi"
     pointer_ttl_s: float = Field(1.0, ge=0, description="how long the Mongo collection pointer is trusted")
     store_timeout_s: float = Field(5.0, gt=0, description="per store call; beyond it the answer is a 503")
     list_pool_size: int = Field(8, ge=1, description="connections to the list store (readdb) per worker")
     list_exact_total_max: int = Field(
-        10_000, ge=0, description="lists count matching orders exactly up to this many; beyond, `total` is an estimate"
+        1_000, ge=0, description="lists count matching orders exactly up to this many; beyond, `total` is an estimate"
     )
 
     port: Port = 58002

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+import httpx
 
 
 @contextmanager
@@ -42,3 +46,30 @@ def run_under_uvicorn(app_factory: str, *, host: str, port: int, workers: int) -
         access_log=False,
         server_header=False,
     )
+
+
+class ServerNotReady(RuntimeError):
+    """A served API exited, or its readiness probe did not answer 200 in time."""
+
+
+def is_ready(base_url: str, *, timeout_s: float = 3) -> bool:
+    """Whether `GET /health/ready` answers 200 (both APIs serve it; 503 names the store that is down)."""
+    try:
+        return httpx.get(f"{base_url}/health/ready", timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until_ready(
+    base_url: str, process: subprocess.Popen[bytes], *, within_s: float, output: Callable[[], str] = lambda: ""
+) -> None:
+    """Poll the readiness probe of a server started as `process`; `output` gives its log for the error."""
+    deadline = time.monotonic() + within_s
+    while True:
+        if process.poll() is not None:
+            raise ServerNotReady(f"the server exited with {process.returncode}: {output()}")
+        if is_ready(base_url, timeout_s=2):
+            return
+        if time.monotonic() > deadline:
+            raise ServerNotReady(f"the server did not become ready within {within_s:g} s: {output()}")
+        time.sleep(0.2)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -25,6 +25,7 @@ from streams import metrics
 from streams.checkpoints import Checkpoints, Flushed, PartitionPosition
 from streams.dlq import DeadLetter, DeadLetterQueue, ReplayRequest
 from streams.errors import InvariantViolation, ParkedBehind, PoisonEvent, VersionGap
+from streams.lru import Lru
 from streams.order_view import OrderView, position_of
 from streams.positions import Verdict, verdict
 from streams.projection import Projection
@@ -63,32 +64,6 @@ class _Item:
     """Set when the item is a parked event being replayed."""
 
 
-class StateCache:
-    """Last applied state of recently seen orders (LRU): most events need no store read."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._states: OrderedDict[str, OrderView] = OrderedDict()
-
-    def get(self, key: str) -> OrderView | None:
-        return self._states.get(key)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._states
-
-    def put(self, key: str, state: OrderView) -> None:
-        self._states[key] = state
-        self._states.move_to_end(key)
-        while len(self._states) > self._size:
-            self._states.popitem(last=False)
-
-    def forget(self, key: str) -> None:
-        self._states.pop(key, None)
-
-    def clear(self) -> None:
-        self._states.clear()
-
-
 class Engine:
     """Sequences and applies batches of one projection into one target generation."""
 
@@ -108,7 +83,8 @@ class Engine:
         self.dlq = dlq
         self.checkpoints = checkpoints
         self.decoder = decoder
-        self.cache = StateCache(cache_size)
+        self.cache: Lru[OrderView] = Lru(cache_size)
+        """Last applied state of recently seen orders: most events need no store read."""
         self._retry_max_s = retry_max_s
         self._lock = asyncio.Lock()
         self._recent: deque[tuple[float, int]] = deque()

@@ -6,7 +6,7 @@ order also carries where it stands in the stream, and a broken check is an `Inva
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from uuid import UUID
 
 from schemas.envelope import EventEnvelope
@@ -41,7 +41,8 @@ def evolve(view: OrderView | None, envelope: EventEnvelope) -> OrderView:
             return OrderView.created(
                 envelope, position=position, last_event_id=envelope.event_id, last_event_type=envelope.event_type
             )
-        changed = view.after(envelope)
+        return view.after(
+            envelope, position=position, last_event_id=envelope.event_id, last_event_type=envelope.event_type
+        )
     except InconsistentHistory as error:
         raise InvariantViolation(str(error)) from error
-    return replace(changed, position=position, last_event_id=envelope.event_id, last_event_type=envelope.event_type)

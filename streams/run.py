@@ -39,14 +39,14 @@ def run_projection(settings: StreamsSettings, name: str, *, runner: str = "faust
             settings.group_id(name, generation),
             settings.topic,
             batch_size=settings.batch_size,
-            batch_timeout_s=settings.batch_timeout_s,
+            batch_timeout_s=settings.batch_window_s(name),
             loglevel=log_level,
         )
     elif runner == "kafka":
         from streams.runners.kafka import KafkaRunner
 
         chosen = KafkaRunner(
-            settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=settings.batch_timeout_s
+            settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=settings.batch_window_s(name)
         )
     else:
         raise ValueError(f"unknown runner {runner!r}: faust or kafka")

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.clickhouse.credentials import ANALYST_USER, WRITER_USER, stack_credentials
 from infra.settings import Ports
+from streams.contract import ANALYTICS, SEARCH
 
 
 def _ports() -> Ports:
@@ -72,6 +73,11 @@ class StreamsSettings(BaseSettings):
     """How long a batch waits to fill up before it is processed anyway: the freshness price of batching. Under load
     batches fill (or the previous flush is still running) long before this; when the topic is quiet, an event waits
     at most this long."""
+    batch_windows_s: dict[str, float] = Field(default_factory=lambda: {ANALYTICS: 1.0, SEARCH: 0.1})
+    """Longer windows for the projections whose store pays per write request, not per row: ClickHouse makes a part
+    per INSERT (and merges it later), so analytics takes at most one INSERT a second (it may trail detail by that
+    much); Elasticsearch shows writes only at its next refresh (`refresh_interval`) anyway. A projection not named
+    here, or a `batch_timeout_s` above its window, uses `batch_timeout_s`."""
     state_cache_size: int = 200_000
     """Orders whose last applied state the worker keeps in memory, so most events need no store read."""
     flush_retry_max_s: float = 30.0
@@ -108,6 +114,10 @@ class StreamsSettings(BaseSettings):
     def group_id(self, projection: str, generation: int) -> str:
         """The consumer group of one generation of a projection: a rebuild starts a fresh group at offset 0."""
         return f"{self.group_prefix}{projection}.g{generation}"
+
+    def batch_window_s(self, projection: str) -> float:
+        """How long a batch of `projection` waits to fill up (see `batch_windows_s`)."""
+        return max(self.batch_windows_s.get(projection, 0.0), self.batch_timeout_s)
 
     def dlq_topic(self, projection: str) -> str:
         return f"{self.dlq_prefix}{projection}"

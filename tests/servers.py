@@ -6,12 +6,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from servicekit.serving import wait_until_ready
 
 
 def free_port() -> int:
@@ -32,7 +31,7 @@ def served(module_args: Sequence[str], *, env: Mapping[str, str], log: Path, wit
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(url, process, log, within_s)
+        wait_until_ready(url, process, within_s=within_s, output=lambda: log.read_text()[-3000:])
         yield url
     finally:
         process.terminate()
@@ -41,18 +40,3 @@ def served(module_args: Sequence[str], *, env: Mapping[str, str], log: Path, wit
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, within_s: float) -> None:
-    deadline = time.monotonic() + within_s
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the server did not become ready: {log.read_text()[-3000:]}")
-        time.sleep(0.2)

@@ -33,11 +33,13 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from cqrs.apps import DEV_TOKENS
 from cqrs.bench.loadgen import Target, attack
 from cqrs.bench.report import report
 from schemas.envelope import EventEnvelope
 from schemas.envelope_codec import encode_envelope
 from schemas.events import LineItem, OrderConfirmed, OrderCreated, OrderStatus
+from servicekit.serving import wait_until_ready
 from streams.contract import ANALYTICS, DETAIL, LIST, SEARCH
 from streams.order_view import OrderView
 from streams.positions import Position
@@ -174,23 +176,9 @@ def _free_port() -> int:
 
 def _server_env(settings: StreamsSettings) -> dict[str, str]:
     names = ("topic", "list_schema", "mongo_database", "search_alias", "clickhouse_database", "redis_prefix")
-    env = dict(os.environ, CQRS_READAPI_LOG_LEVEL="warning")
+    env = dict(os.environ, CQRS_READAPI_LOG_LEVEL="warning", **DEV_TOKENS)  # a loopback bench: the dev key
     env.update({f"CQRS_STREAMS_{name.upper()}": str(getattr(settings, name)) for name in names})
     return env
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the read API exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the read API did not become ready within 60 s")
 
 
 def _scenario(url: str, token: str, targets: list[Target], clients: int, seconds: float) -> dict[str, Any]:
@@ -276,7 +264,7 @@ def run(clients: list[int], seconds: float, workers: int, orders: int, views: li
         order_ids, rates = asyncio.run(_seed(settings, orders, [VIEWS[view] for view in views]))
         command = [sys.executable, "-m", "readapi.cli", "serve", "--port", str(port), "--workers", str(workers)]
         process = subprocess.Popen(command, env=_server_env(settings), stdout=subprocess.DEVNULL)
-        _wait_ready(url, process)
+        wait_until_ready(url, process, within_s=60)
         cursors = _cursors(url, token) if "list" in views else []
         rows = [
             {"scenario": f"{name}, {count} clients"} | _scenario(url, token, targets, count, seconds)

@@ -13,6 +13,7 @@ gives the planner's estimate and says so (`Page.estimated`).
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ from streams.contract import LIST_VIEW
 from streams.settings import StreamsSettings
 
 STORE = "readdb"
+ESTIMATE_TTL_S = 5.0
 SORT_COLUMNS = {
     SortField.CREATED_AT: "created_at",
     SortField.UPDATED_AT: "updated_at",
@@ -46,15 +48,16 @@ Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
 
 class PostgresOrderLists:
-    def __init__(self, pool: Pool, schema: str, *, timeout_s: float, exact_total_max: int = 10_000) -> None:
+    def __init__(self, pool: Pool, schema: str, *, timeout_s: float, exact_total_max: int = 1_000) -> None:
         self._pool = pool
         self._view = sql.Identifier(schema, LIST_VIEW)
         self._timeout_s = timeout_s
         self._exact_total_max = exact_total_max
+        self._estimates: dict[tuple[str | None, object], tuple[float, int]] = {}
 
     @classmethod
     def create(
-        cls, settings: StreamsSettings, *, timeout_s: float, pool_size: int = 8, exact_total_max: int = 10_000
+        cls, settings: StreamsSettings, *, timeout_s: float, pool_size: int = 8, exact_total_max: int = 1_000
     ) -> PostgresOrderLists:
         """A closed pool (`await open()`). The server gets the same deadline as the client (`statement_timeout`):
         a query the API gave up on must not keep the store busy."""
@@ -86,16 +89,17 @@ class PostgresOrderLists:
         count_sql, count_params = count_statement(self._view, query, self._exact_total_max + 1)
         async with guarded(STORE, self._timeout_s), self._pool.connection() as connection:
             try:
-                rows = await (await connection.execute(rows_sql, rows_params)).fetchall()
+                # Both statements in one round trip (libpq pipeline mode): a page costs one wait on the store.
+                async with connection.pipeline():
+                    page = await connection.execute(rows_sql, rows_params)
+                    counting = await connection.execute(count_sql, count_params)
             except Exception as error:
                 if _no_view_yet(error):
                     return Page([], 0)
                 raise
-            if query.cursor is None and query.page.offset == 0 and len(rows) <= query.page.limit:
-                total = len(rows)  # a first page that holds everything: no count needed
-            else:
-                counted = await (await connection.execute(count_sql, count_params)).fetchone()
-                total = int(counted["count"]) if counted else 0
+            rows = await page.fetchall()
+            counted = await counting.fetchone()
+            total = int(counted["count"]) if counted else 0
             estimated = total > self._exact_total_max
             if estimated:
                 total = max(total, await self._estimate(connection, query))
@@ -105,6 +109,20 @@ class PostgresOrderLists:
         return Page(items, total, cursor, estimated)
 
     async def _estimate(self, connection: AsyncConnection[DictRow], query: ListQuery) -> int:
+        """The planner's row estimate for the query's filters, asked at most every `ESTIMATE_TTL_S` per filter: an
+        estimate is marked as one, and re-planning it for every page would cost a second round trip each time."""
+        key = (query.customer_id, query.status)
+        now = time.monotonic()
+        held = self._estimates.get(key)
+        if held is not None and now - held[0] < ESTIMATE_TTL_S:
+            return held[1]
+        estimate = await self._planned_rows(connection, query)
+        if len(self._estimates) >= 10_000:  # one per customer at most: bounded all the same
+            self._estimates.clear()
+        self._estimates[key] = (now, estimate)
+        return estimate
+
+    async def _planned_rows(self, connection: AsyncConnection[DictRow], query: ListQuery) -> int:
         where, params = _filters(query)
         statement = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} {}").format(self._view, where)
         row = await (await connection.execute(statement, params)).fetchone()

@@ -106,11 +106,13 @@ class KafkaRunner(Runner):
         return positions, {tp.partition: offset for tp, offset in ends.items()}
 
     async def _batch(self, consumer: AIOKafkaConsumer) -> list[Record]:
-        """Up to `batch_size` records, waiting at most `batch_timeout_s` once the first one arrived."""
+        """Up to `batch_size` records, waiting at most `batch_timeout_s` once the first one arrived. An idle worker
+        waits up to a tick for that first one: polling every batch window would cost CPU on every service while
+        nothing happens (and `consume` reads the log ends after every empty poll)."""
         records: list[Record] = []
         deadline: float | None = None
         while len(records) < self._batch_size:
-            timeout = self._batch_timeout_s if deadline is None else max(deadline - time.monotonic(), 0)
+            timeout = self._tick_s if deadline is None else max(deadline - time.monotonic(), 0)
             wanted = self._batch_size - len(records)
             fetched = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=wanted)
             for tp, messages in fetched.items():

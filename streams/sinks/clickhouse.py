@@ -2,7 +2,10 @@
 
 The sink appends fact rows (it keeps history: every event is a row), one INSERT per flush. It filters the batch
 against the positions the table already has, so a redelivered event is never inserted twice: the materialized
-views count every inserted row, and ReplacingMergeTree would only deduplicate the facts themselves, later.
+views count every inserted row, and ReplacingMergeTree would only deduplicate the facts themselves, later. The
+positions it has loaded or written itself it remembers (the worker owning a partition is the table's only writer
+of its orders), so a flush asks the table only about orders it has not seen, and about those of a failed INSERT,
+which may or may not have landed.
 One statement per request and no sessions, as the HTTP service requires.
 """
 
@@ -17,6 +20,7 @@ from clickhouse_connect.driver.asyncclient import AsyncClient
 
 from streams.contract import FACTS
 from streams.errors import TargetError
+from streams.lru import Lru
 from streams.positions import Position
 from streams.settings import StreamsSettings
 from streams.sink import BatchingSink, Put, Stored, Targets
@@ -33,11 +37,15 @@ from streams.sinks.clickhouse_schema import (
 class ClickHouseSink(BatchingSink):
     keeps_history = True
 
-    def __init__(self, connect: Callable[[], Awaitable[AsyncClient]], database: str, table: str) -> None:
+    def __init__(
+        self, connect: Callable[[], Awaitable[AsyncClient]], database: str, table: str, *, remember: int = 200_000
+    ) -> None:
         super().__init__()
         self._connect = connect
         self._database = database
         self._table = table
+        self._known: Lru[Position] = Lru(remember)
+        """The highest position in the table per order, as this sink last read or wrote it."""
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         if not keys:
@@ -53,34 +61,51 @@ class ClickHouseSink(BatchingSink):
         stored = {}
         for row in result.named_results():
             stored[row["aggregate_id"]] = Stored(Position(row["version"], row["sequence"]), row)
+        self._known.put_all({key: stored[key].position if key in stored else _NOTHING for key in keys})
         return stored
 
     async def write(self, puts: list[Put]) -> None:
-        applied = await self._positions({put.key for put in puts})
-        rows = []
+        keys = {put.key for put in puts}
+        applied = self._known.of(keys)
+        applied |= await self._positions(keys - applied.keys())
+        rows, written = [], dict(applied)
         for put in puts:
-            if put.position <= applied.get(put.key, Position(0, 0)):
+            if put.position <= written.get(put.key, _NOTHING):
                 continue
             row = {**put.document, "aggregate_id": put.key, "version": put.position.version}
             row["sequence"] = put.position.sequence
             rows.append([row[name] for name in FACT_COLUMN_NAMES])
-        if rows:
+            written[put.key] = put.position
+        if not rows:
+            return
+        try:
             client = await self._connect()
             await client.insert(self._table, rows, database=self._database, column_names=FACT_COLUMN_NAMES)
+        except BaseException:
+            self._known.forget(keys)  # the INSERT may have landed: ask the table next time
+            raise
+        self._known.put_all(written)
 
     async def _positions(self, keys: set[str]) -> dict[str, Position]:
+        if not keys:
+            return {}
         client = await self._connect()
         result = await client.query(
             f"SELECT aggregate_id, max({POSITION_SQL}) FROM {self._database}.{self._table} "
             "WHERE aggregate_id IN {keys:Array(String)} GROUP BY aggregate_id",
             parameters={"keys": list(keys)},
         )
-        return {key: Position.unpack(packed) for key, packed in result.result_rows}
+        found = {key: Position.unpack(packed) for key, packed in result.result_rows}
+        return {key: found.get(key, _NOTHING) for key in keys}
 
     async def count(self) -> int:
         client = await self._connect()
         result = await client.query(f"SELECT uniqExact(aggregate_id) FROM {self._database}.{self._table}")
         return int(result.result_rows[0][0])
+
+
+_NOTHING = Position(0, 0)
+"""The position of an order the table has no row of."""
 
 
 class ClickHouseTargets(Targets):

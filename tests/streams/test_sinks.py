@@ -169,6 +169,46 @@ class TestClickHouseSink(SinkContract):
     def _keep(self, targets: Targets) -> None:
         self._targets = targets
 
+    async def test_an_insert_whose_answer_was_lost_is_not_inserted_again_on_retry(
+        self, sink: Sink, targets: Targets, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The sink remembers the positions it wrote, so it skips asking the table; after a failed INSERT it must ask
+        # again: the rows may have landed (a time-out after the server took them) and every row counts in the views.
+        assert isinstance(targets, ClickHouseTargets)
+        histories = [history for history in sample_histories(20, seed=11) if len(history.events) > 1]
+        for history in histories:  # the orders' first events: the sink now knows a position of each
+            sink.add(*puts_of(self.projection, history)[:1])
+        await sink.flush()
+        client = await targets._connected()
+        real_insert = client.insert
+
+        async def insert_then_lose_the_answer(*args: Any, **kwargs: Any) -> Any:
+            await real_insert(*args, **kwargs)
+            raise TimeoutError("the answer never came")
+
+        monkeypatch.setattr(client, "insert", insert_then_lose_the_answer)
+        for history in histories:
+            sink.add(*puts_of(self.projection, history))
+        with pytest.raises(TimeoutError):
+            await sink.flush()
+        monkeypatch.setattr(client, "insert", real_insert)
+        await sink.flush()  # the retry: the same records, still buffered
+
+        await self.assert_no_duplicates(sink, histories)
+
+    async def test_a_restarted_worker_does_not_insert_what_the_table_has(self, sink: Sink, targets: Targets) -> None:
+        histories = sample_histories(8, seed=12)
+        for history in histories:
+            sink.add(*puts_of(self.projection, history))
+        await sink.flush()
+
+        restarted = targets.sink(await targets.ensure_active())  # remembers nothing: it must ask the table
+        for history in histories:
+            restarted.add(*puts_of(self.projection, history))
+        await restarted.flush()
+
+        await self.assert_no_duplicates(sink, histories)
+
     async def test_views_sum_revenue_by_day_status_currency_and_skus(self, sink: Sink, targets: Targets) -> None:
         assert isinstance(targets, ClickHouseTargets)
         histories = sample_histories(40, seed=5)
