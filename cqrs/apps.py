@@ -15,6 +15,7 @@ from infra.services.base import Service
 from infra.settings import StackSettings
 from infra.stack import Stack
 from servicekit.serving import is_ready
+from streams.webhooks.settings import AGENT_ROLE
 
 # The stack's apps serve on loopback and trust the built-in dev token secret, explicitly: without it (and without a
 # secret of their own, `CQRS_WRITER_JWT_SECRET`, …) they refuse to start.
@@ -165,8 +166,8 @@ class WebhookAgent(Service):
         """Code of this checkout: nothing to fetch."""
 
     def prepare(self) -> None:
-        """Its endpoint registry lives in the writer's database (migrated as the writer app does); the event topic
-        must exist."""
+        """Its endpoint registry lives in the writer's database (migrated as the owner, as the writer app does; the
+        migrations make its role); the event topic must exist."""
         import asyncio
 
         from connectors.topics import ensure_topics, load_specs
@@ -180,7 +181,8 @@ class WebhookAgent(Service):
 
     def env(self) -> dict[str, str]:
         return {
-            "CQRS_WEBHOOKS_DATABASE_URL": self.database_url,
+            # Its own role: the webhook tables, not the orders (webhook migration webhooks_0003_agent_role).
+            "CQRS_WEBHOOKS_DATABASE_URL": self.database_url.replace("postgres@", f"{AGENT_ROLE}@", 1),
             "CQRS_WEBHOOKS_METRICS_PORT": str(self.port),
             **DEV_TOKENS,  # also the webhooks' dev mode: loopback receivers, the dev key for secrets at rest
         }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.clickhouse.credentials import ANALYST_USER, WRITER_USER, stack_credentials
+from infra.readdb_roles import PROJECTOR_ROLE, READER_ROLE
 from infra.settings import Ports
 from streams.contract import ANALYTICS, SEARCH
 
@@ -63,6 +65,12 @@ class StreamsSettings(BaseSettings):
     """Default: the writer user of the native stack's generated users file (`cqrs stack credentials clickhouse`)."""
     redis_prefix: str = "streams"
     readdb_database: str = "readmodels"
+    readdb_user: str = PROJECTOR_ROLE
+    """Who `readdb_url` connects as. The read API reads as `readdb_reader` (`as_list_reader`)."""
+    readdb_password: SecretStr | None = None
+    readdb_reader: str = READER_ROLE
+    readdb_reader_password: SecretStr | None = None
+    """No passwords on the native stack (loopback trust, as for the write model's roles); a deployment sets them."""
     list_schema: str = "lists"
     """Schema of the list read model in `readdb`: the view `orders` readers query, its generation tables
     `orders_v<N>` and the `generations` table that says which one the view shows."""
@@ -101,7 +109,15 @@ class StreamsSettings(BaseSettings):
 
     @property
     def readdb_url(self) -> str:
-        return f"postgresql://postgres@{self.readdb_host or self.host}:{self.ports.readdb}/{self.readdb_database}"
+        password = f":{quote(self.readdb_password.get_secret_value(), safe='')}" if self.readdb_password else ""
+        server = f"{self.readdb_host or self.host}:{self.ports.readdb}"
+        return f"postgresql://{quote(self.readdb_user, safe='')}{password}@{server}/{self.readdb_database}"
+
+    def as_list_reader(self) -> StreamsSettings:
+        """These settings as the read API's lists use them: `readdb_url` connects as the read-only role."""
+        return self.model_copy(
+            update={"readdb_user": self.readdb_reader, "readdb_password": self.readdb_reader_password}
+        )
 
     @property
     def redis_url(self) -> str:

@@ -13,6 +13,7 @@ from infra import versions
 from infra.errors import ServiceUnhealthy
 from infra.install import apt_install
 from infra.process import as_unprivileged
+from infra.readdb_roles import ensure_roles
 from infra.services.base import Service, render
 from infra.settings import REPO_ROOT
 
@@ -85,8 +86,20 @@ class Postgres(Service):
 
 
 class ReadDb(Postgres):
-    """The read store of the list projection: not the write database, and no logical WAL (nothing replicates it)."""
+    """The read store of the list projection: not the write database, and no logical WAL (nothing replicates it).
+    Healthy once its database and its two roles exist (`infra/readdb_roles.py`): the workers write as one, the read
+    API reads as the other."""
 
     name = "readdb"
     database = READ_DATABASE
     config = "readdb.conf"
+
+    def healthy(self) -> bool:
+        if not super().healthy():
+            return False
+        try:
+            with psycopg.connect(dsn(self.port, self.database), autocommit=True) as conn:
+                ensure_roles(conn)
+            return True
+        except psycopg.Error:
+            return False

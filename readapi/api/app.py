@@ -79,7 +79,7 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
             views = MongoOrderViews.connect(streams, pointer_ttl_s=settings.pointer_ttl_s, timeout_s=timeout_s)
             stack.push_async_callback(_bounded, views.close)
             lists = PostgresOrderLists.create(
-                streams,
+                streams.as_list_reader(),  # read-only in readdb: an injection cannot change the lists
                 timeout_s=timeout_s,
                 pool_size=settings.list_pool_size,
                 exact_total_max=settings.list_exact_total_max,

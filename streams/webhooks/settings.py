@@ -7,6 +7,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.settings import Ports
 
+AGENT_ROLE = "cqrs_webhooks"
+"""The agent's PostgreSQL role (migrations/webhooks_0003_agent_role.sql): the webhook tables, not the orders."""
 DEV_MODE_VARIABLE = "CQRS_DEV_MODE"
 """The same variable as `servicekit.tokens.DEV_MODE_VARIABLE` (the APIs' dev mode), so one switch covers both."""
 
@@ -22,7 +24,8 @@ class WebhookSettings(BaseSettings):
     kafka_host: str = "127.0.0.1"
     """Where Kafka is (a service name under docker-compose)."""
     database_url: str | None = None
-    """The write model's database (endpoints, delivery log, DLQ); default: the native stack's `orders`."""
+    """The write model's database (endpoints, delivery log, DLQ); default: the native stack's `orders` as the agent's
+    own role, `cqrs_webhooks` (webhook migration `webhooks_0003_agent_role`: the webhook tables only)."""
     topic: str = "events.Order"
     group_id: str = "webhooks"
 
@@ -83,4 +86,4 @@ class WebhookSettings(BaseSettings):
 
     @property
     def database(self) -> str:
-        return self.database_url or f"postgresql://postgres@127.0.0.1:{self.ports.postgres}/orders"
+        return self.database_url or f"postgresql://{AGENT_ROLE}@127.0.0.1:{self.ports.postgres}/orders"

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from infra import versions
+from infra.readdb_roles import PROJECTOR_ROLE, READER_ROLE, ROLES_SQL
 from infra.services import SERVICE_NAMES
 from infra.settings import REPO_ROOT, Ports
 
@@ -87,7 +88,17 @@ def test_apps_connect_to_postgres_as_their_own_roles() -> None:
 
     assert user("writer", "CQRS_WRITER_DATABASE_URL") == "cqrs_writer"
     assert user("readapi", "CQRS_READAPI_DATABASE_URL") == "cqrs_readapi"
+    assert user("webhooks", "CQRS_WEBHOOKS_DATABASE_URL") == "cqrs_webhooks"
     assert user("migrate", "CQRS_WRITER_MIGRATION_DATABASE_URL") == "postgres"  # the owner runs the DDL
+    assert "migrate" in SERVICES["webhooks"]["depends_on"]  # its role is made by the migrations
+
+
+def test_the_list_store_gets_its_roles_at_init_and_each_side_uses_its_own() -> None:
+    """The same SQL the native stack runs (`infra/config/readdb_roles.sql`), as readdb's init script."""
+    mounts = [str(volume).split(":")[:2] for volume in SERVICES["readdb"]["volumes"]]
+    assert [f"./{ROLES_SQL.relative_to(REPO_ROOT)}", "/docker-entrypoint-initdb.d/roles.sql"] in mounts
+    assert SERVICES["streams"]["environment"]["CQRS_STREAMS_READDB_USER"] == PROJECTOR_ROLE
+    assert SERVICES["readapi"]["environment"]["CQRS_STREAMS_READDB_READER"] == READER_ROLE
 
 
 def test_image_versions_match_the_pinned_native_versions() -> None:
