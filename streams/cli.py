@@ -47,7 +47,7 @@ def worker(
     projection: Annotated[
         list[str] | None, typer.Option("--projection", "-p", help="Run only these (default: all, one process each).")
     ] = None,
-    runner: Annotated[str, typer.Option(help="faust (default) or kafka (plain aiokafka, same contract).")] = "faust",
+    runner: Annotated[str, typer.Option(help="kafka (default: plain aiokafka) or faust (same contract).")] = "kafka",
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Run projection workers until SIGTERM/SIGINT; one projection runs in this process, several under a supervisor."""

@@ -373,9 +373,14 @@ class DeadLetterQueue:
 
     async def flush(self) -> None:
         """Make every buffered message durable before the caller commits offsets."""
-        if self._pending:
-            await self._log.append(self._pending)
-            self._pending = []
+        taken, self._pending = self._pending, []  # messages written meanwhile wait for the next flush
+        if not taken:
+            return
+        try:
+            await self._log.append(taken)
+        except BaseException:
+            self._pending = taken + self._pending
+            raise
 
     async def stop(self) -> None:
         if self._follower is not None:

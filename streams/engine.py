@@ -6,6 +6,12 @@ harmless), is early (a version gap) or must wait behind a parked event; project 
 flush the sink and the DLQ together (retried until both succeed); only then remember the new states, mirror the
 checkpoint, announce the versions, and return, after which the runner may commit the offsets.
 
+Batches may overlap: a runner can hand over the next batch while the previous one is still being written (the
+store's work then runs beside this process's Python work, on the other core). Deciding stays one batch at a time,
+in order, and builds on the states of the batches before it whether or not they are durable yet (`_unflushed`);
+flushes complete in batch order, each after the one before it, and a failed one fails every later batch, so a
+batch is never reported durable before the ones ahead of it.
+
 The engine knows nothing of Faust or of a store client: it works with a `Projection`, a `Sink`, a
 `DeadLetterQueue` and, optionally, `Checkpoints`.
 """
@@ -87,6 +93,11 @@ class Engine:
         """Last applied state of recently seen orders: most events need no store read."""
         self._retry_max_s = retry_max_s
         self._lock = asyncio.Lock()
+        """Held while a batch is decided: one at a time, in the order the runner handed them over."""
+        self._unflushed: dict[str, OrderView] = {}
+        """States decided by batches whose flush has not completed yet: the next batch builds on them."""
+        self._flushing: asyncio.Future[BatchReport] | None = None
+        """The flush of the last batch decided: the next one is durable only after it."""
         self._recent: deque[tuple[float, int]] = deque()
         self.owned: set[int] | None = None
         """Partitions of the event topic this worker owns now (None: all, when there is no group)."""
@@ -112,14 +123,34 @@ class Engine:
                         timestamp_ms = int(item.envelope.timestamp.timestamp() * 1000)
                 report.positions[record.partition] = PartitionPosition(record.offset + 1, timestamp_ms)
             remember = await self._apply(items, report, replaying=frozenset())
+            flushing = self._flush_in_turn(remember, report, started, len(records))
+        report = await flushing
+        log.debug(
+            "%s batch: %d events, %d applied, %d duplicates, %d parked in %.3f s",
+            self.projection.name, len(records), report.applied, report.duplicates, report.parked,
+            time.monotonic() - started,
+        )  # fmt: skip
+        return report
+
+    def _flush_in_turn(
+        self, remember: dict[str, OrderView], report: BatchReport, started: float, size: int
+    ) -> asyncio.Future[BatchReport]:
+        """Start making a decided batch durable after the batch before it (called under the lock, in batch order)."""
+        self._unflushed.update(remember)
+        previous = self._flushing
+
+        async def in_turn() -> BatchReport:
+            if previous is not None:
+                await previous  # raises if it failed: nothing after a failed batch may be reported durable
             await self._durable(remember)
-            await self._commit(report, started, len(records))
-            log.debug(
-                "%s batch: %d events, %d applied, %d duplicates, %d parked in %.3f s",
-                self.projection.name, len(records), report.applied, report.duplicates, report.parked,
-                time.monotonic() - started,
-            )  # fmt: skip
+            for key, state in remember.items():
+                if self._unflushed.get(key) is state:  # a later batch may have moved the order on already
+                    del self._unflushed[key]
+            await self._commit(report, started, size)
             return report
+
+        self._flushing = asyncio.ensure_future(in_turn())
+        return self._flushing
 
     async def replay(self, request: ReplayRequest) -> BatchReport:
         """Retry the parked events of the request's orders this worker owns, in version order."""
@@ -139,10 +170,10 @@ class Engine:
             replaying = frozenset(item.record.source for item in items)
             remember = await self._apply(items, report, replaying=replaying)
             self.dlq.finish_replay(request.request_id, handled, report.applied_sources)
-            await self._durable(remember)
-            await self._commit(report, started, len(items))
-            log.info("replay %s: %d applied, %d parked again", request.request_id, report.applied, report.parked)
-            return report
+            flushing = self._flush_in_turn(remember, report, started, len(items))
+        await flushing
+        log.info("replay %s: %d applied, %d parked again", request.request_id, report.applied, report.parked)
+        return report
 
     def _owns(self, partition: int) -> bool:
         return self.owned is None or partition in self.owned
@@ -162,7 +193,7 @@ class Engine:
         blocked: set[str] = set()
         for item in items:
             key = item.envelope.aggregate_id if item.envelope else item.record.aggregate_id
-            before = working.get(key) or self.cache.get(key) or loaded.get(key)
+            before = working.get(key) or self._unflushed.get(key) or self.cache.get(key) or loaded.get(key)
             parked = key in blocked or self.dlq.ledger.is_parked(key, excluding=replaying)
             try:
                 step = self._step(item, before, parked=parked)
@@ -212,7 +243,7 @@ class Engine:
 
     async def _load_missing(self, items: list[_Item]) -> dict[str, OrderView]:
         keys = {item.envelope.aggregate_id for item in items if item.envelope}
-        keys = {key for key in keys if key not in self.cache}
+        keys = {key for key in keys if key not in self.cache and key not in self._unflushed}
         if not keys:
             return {}
         stored: dict[str, Stored] = await self._retrying("load", lambda: self.sink.load(keys))
@@ -284,6 +315,7 @@ class Engine:
     def revoked(self) -> None:
         """Partitions moved to another worker: it may change those orders now, so forget what we knew."""
         self.cache.clear()
+        self._unflushed.clear()
 
 
 def _replay_order(items: list[_Item]) -> list[_Item]:

@@ -20,7 +20,7 @@ async def _active_generation(settings: StreamsSettings, name: str) -> int:
         await targets.close()
 
 
-def run_projection(settings: StreamsSettings, name: str, *, runner: str = "faust", log_level: str = "info") -> int:
+def run_projection(settings: StreamsSettings, name: str, *, runner: str = "kafka", log_level: str = "info") -> int:
     """The process exit code: 0 stopped, 75 retired (restart to follow the new generation), 70 crashed."""
     # The consumer group names the generation, and Faust needs it before its loop starts.
     generation = asyncio.run(_active_generation(settings, name))

@@ -81,9 +81,9 @@ class StreamsSettings(BaseSettings):
     """How long a batch waits to fill up before it is processed anyway: the freshness price of batching. Under load
     batches fill (or the previous flush is still running) long before this; when the topic is quiet, an event waits
     at most this long."""
-    batch_windows_s: dict[str, float] = Field(default_factory=lambda: {ANALYTICS: 1.0, SEARCH: 0.1})
+    batch_windows_s: dict[str, float] = Field(default_factory=lambda: {ANALYTICS: 0.5, SEARCH: 0.1})
     """Longer windows for the projections whose store pays per write request, not per row: ClickHouse makes a part
-    per INSERT (and merges it later), so analytics takes at most one INSERT a second (it may trail detail by that
+    per INSERT (and merges it later), so analytics takes at most two INSERTs a second (it may trail detail by that
     much); Elasticsearch shows writes only at its next refresh (`refresh_interval`) anyway. A projection not named
     here, or a `batch_timeout_s` above its window, uses `batch_timeout_s`."""
     state_cache_size: int = 200_000

@@ -79,18 +79,29 @@ class BatchingSink(Sink):
     keeps_history: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._batch: Batch = EveryPut() if self.keeps_history else LatestPerKey()
+        self._batch: Batch = self._new_batch()
+
+    def _new_batch(self) -> Batch:
+        return EveryPut() if self.keeps_history else LatestPerKey()
 
     def add(self, *puts: Put) -> None:
         for put in puts:
             self._batch.add(put)
 
     async def flush(self) -> int:
-        puts = self._batch.items()
+        # The batch is taken before the write: what is added while it runs (the engine decides the next batch
+        # meanwhile) goes to a fresh buffer and waits for the next flush instead of being cleared unwritten.
+        taken, self._batch = self._batch, self._new_batch()
+        puts = taken.items()
         if not puts:
             return 0
-        await self.write(puts)  # raises: the batch stays for the next attempt
-        self._batch.clear()
+        try:
+            await self.write(puts)
+        except BaseException:
+            for put in self._batch.items():  # keep the failed batch, with what came since after it
+                taken.add(put)
+            self._batch = taken
+            raise
         return len(puts)
 
     @abstractmethod
@@ -163,8 +174,6 @@ class Batch(Protocol):
 
     def items(self) -> list[Put]: ...
 
-    def clear(self) -> None: ...
-
     def __len__(self) -> int: ...
 
 
@@ -182,9 +191,6 @@ class LatestPerKey:
     def items(self) -> list[Put]:
         return list(self._puts.values())
 
-    def clear(self) -> None:
-        self._puts.clear()
-
     def __len__(self) -> int:
         return len(self._puts)
 
@@ -200,9 +206,6 @@ class EveryPut:
 
     def items(self) -> list[Put]:
         return list(self._puts)
-
-    def clear(self) -> None:
-        self._puts.clear()
 
     def __len__(self) -> int:
         return len(self._puts)

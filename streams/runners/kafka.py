@@ -1,4 +1,5 @@
-"""A runner on a bare aiokafka consumer: getmany → handler.process → commit, nothing in between."""
+"""A runner on a bare aiokafka consumer: getmany → handler.process → commit, with the next batch fetched and decided
+while the previous one is written."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import logging
 import signal
 import time
+from collections import deque
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
@@ -36,7 +39,10 @@ class KafkaRunner(Runner):
         batch_timeout_s: float,
         tick_s: float = 1.0,
         max_poll_interval_ms: int = 300_000,
+        in_flight: int = 2,
     ) -> None:
+        """`in_flight`: batches handed over before the oldest must be durable (1: one at a time)."""
+        self._in_flight = max(in_flight, 1)
         self._bootstrap = bootstrap
         self._max_poll_interval_ms = max_poll_interval_ms
         self._batch_size = batch_size
@@ -75,15 +81,21 @@ class KafkaRunner(Runner):
         consumer.subscribe([handler.topic], listener=_Rebalance(handler, handler.topic))
         ticked = retried = 0.0
         uncommitted: dict[TopicPartition, int] = {}  # next offsets of durable records whose commit did not succeed
+        in_flight: deque[tuple[asyncio.Future[Any], list[Record]]] = deque()
         try:
             while not stop.is_set() and not handler.retired.is_set():
                 records = await self._batch(consumer)
                 if records:
-                    await handler.process(records)
-                    for record in records:
+                    in_flight.append((asyncio.ensure_future(handler.process(records)), records))
+                # While a batch is written to the store, the next one is fetched and decided (`streams.engine`);
+                # offsets are committed in batch order once each is durable, and an idle loop waits for them all.
+                while in_flight and (len(in_flight) >= self._in_flight or not records):
+                    processing, batch = in_flight.popleft()
+                    await processing
+                    for record in batch:
                         uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
                     uncommitted = await self._commit(consumer, uncommitted)
-                elif uncommitted and time.monotonic() - retried >= self._tick_s:
+                if not records and uncommitted and time.monotonic() - retried >= self._tick_s:
                     # Idle after a failed commit: retry it (once a tick) rather than lag until the next event.
                     retried = time.monotonic()
                     uncommitted = await self._commit(consumer, uncommitted)
@@ -92,9 +104,12 @@ class KafkaRunner(Runner):
                     positions, ends = await self._progress(consumer)
                     handler.observe_highwaters(ends, positions)
                     await handler.tick()
-                    if until_caught_up and positions and all(positions[p] >= ends[p] for p in ends):
+                    if until_caught_up and not in_flight and positions and all(positions[p] >= ends[p] for p in ends):
                         break
         finally:
+            for processing, _ in in_flight:  # stopping: a batch not durable yet is not committed either
+                processing.cancel()
+            await asyncio.gather(*(processing for processing, _ in in_flight), return_exceptions=True)
             await consumer.stop()
 
     async def _progress(self, consumer: AIOKafkaConsumer) -> tuple[dict[int, int], dict[int, int]]:

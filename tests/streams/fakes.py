@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Collection
 from typing import Any
@@ -9,6 +10,19 @@ from typing import Any
 from streams.dlq import DeadLetterLog
 from streams.errors import TargetError
 from streams.sink import BatchingSink, Put, Stored, Targets
+
+
+class Gate:
+    """Holds a sink's writes until opened, so a test can act while a write is in flight."""
+
+    def __init__(self) -> None:
+        self.opened = asyncio.Event()
+        self.writing = asyncio.Event()
+        """Set once a write reached the gate."""
+
+    async def passed(self) -> None:
+        self.writing.set()
+        await self.opened.wait()
 
 
 class MemorySink(BatchingSink):

@@ -3,12 +3,14 @@ it for the retry. Each store's own writing is proven by the contract suite (`tes
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 
 import pytest
 
 from streams.positions import Position
 from streams.sink import BatchingSink, Put, Stored
+from tests.streams.fakes import Gate
 
 
 class RecordingSink(BatchingSink):
@@ -69,3 +71,45 @@ async def test_a_failed_write_keeps_the_batch_for_the_retry() -> None:
     sink.add(put("a", 2), put("b", 1))
     assert await sink.flush() == 2
     assert sink.writes == [[put("a", 2), put("b", 1)]]
+
+
+class GatedSink(RecordingSink):
+    """A sink whose writes wait at a gate: what the engine adds meanwhile is the next batch's."""
+
+    def __init__(self, *, failures: int = 0) -> None:
+        super().__init__(failures=failures)
+        self.gate = Gate()
+
+    async def write(self, puts: list[Put]) -> None:
+        await self.gate.passed()
+        await super().write(puts)
+
+
+async def test_what_is_added_during_a_write_is_written_by_the_next_flush() -> None:
+    sink = GatedSink()
+    sink.add(put("a", 1))
+    flushing = asyncio.ensure_future(sink.flush())
+    await sink.gate.writing.wait()
+    sink.add(put("b", 1))  # decided while the first batch is on its way to the store
+    sink.gate.opened.set()
+    assert await flushing == 1
+
+    assert await sink.flush() == 1
+    assert [[p.key for p in batch] for batch in sink.writes] == [["a"], ["b"]]
+
+
+async def test_a_failed_write_keeps_its_batch_ahead_of_what_came_during_it() -> None:
+    class GatedHistory(GatedSink):
+        keeps_history = True
+
+    sink = GatedHistory(failures=1)
+    sink.add(put("a", 1), put("a", 2))
+    flushing = asyncio.ensure_future(sink.flush())
+    await sink.gate.writing.wait()
+    sink.add(put("a", 3))
+    sink.gate.opened.set()
+    with pytest.raises(ConnectionError):
+        await flushing
+
+    assert await sink.flush() == 3
+    assert [p.position.version for p in sink.writes[0]] == [1, 2, 3]

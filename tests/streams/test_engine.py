@@ -3,6 +3,7 @@ flush retries and restarts. The same behaviour against real Kafka and stores is 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -13,7 +14,8 @@ from streams.engine import Engine
 from streams.positions import FIRST, Position, Verdict, verdict
 from streams.projections.detail import DetailProjection
 from streams.records import Record
-from tests.streams.fakes import MemoryDeadLetterLog, MemorySink
+from streams.sink import Put
+from tests.streams.fakes import Gate, MemoryDeadLetterLog, MemorySink
 from tests.streams.future_schema import encode_with_future_schema, upgraded_decoder
 from tests.streams.history import History, as_records, line, raw_record
 
@@ -263,3 +265,60 @@ async def test_drops_of_other_generations_are_honoured(sink: MemorySink, log: Me
     await dlq.start()
     engine = Engine(DetailProjection(), sink, dlq)
     assert (await engine.process([garbage])).skipped == 1
+
+
+class GatedMemorySink(MemorySink):
+    """Writes wait at a gate, so a test can hand the engine its next batch while one is being written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = Gate()
+
+    async def write(self, puts: list[Put]) -> None:
+        await self.gate.passed()
+        await super().write(puts)
+
+
+async def test_the_next_batch_is_decided_on_the_unflushed_states_while_one_is_written(log: MemoryDeadLetterLog) -> None:
+    sink = GatedMemorySink()
+    engine = await engine_on(sink, log)
+    histories = [History() for _ in range(5)]
+    first = as_records([history.created() for history in histories])
+    second = as_records([history.added() for history in histories], start=len(first))
+
+    writing_first = asyncio.ensure_future(engine.process(first))
+    await sink.gate.writing.wait()
+    writing_second = asyncio.ensure_future(engine.process(second))
+    for _ in range(1000):  # a few turns of the loop: the second batch is decided while the first is written
+        if sink.pending == len(histories):
+            break
+        await asyncio.sleep(0)
+    assert sink.pending == len(histories)
+    assert not writing_first.done()
+    assert not writing_second.done()
+    assert len(sink.loads) == 1  # only the first batch read the store; the second built on its states
+
+    sink.gate.opened.set()
+    reports = await asyncio.gather(writing_first, writing_second)
+
+    assert [report.applied for report in reports] == [5, 5]
+    assert all(report.parked == 0 for report in reports)
+    assert {version_of(sink, history.order_id) for history in histories} == {2}
+
+
+async def test_a_batch_behind_one_that_never_became_durable_is_not_reported_durable(
+    log: MemoryDeadLetterLog,
+) -> None:
+    sink = GatedMemorySink()
+    engine = await engine_on(sink, log)
+    history = History()
+    writing_first = asyncio.ensure_future(engine.process(as_records([history.created()])))
+    await sink.gate.writing.wait()
+    writing_second = asyncio.ensure_future(engine.process(as_records([history.added()], start=1)))
+    await asyncio.sleep(0.01)
+
+    writing_first.cancel()  # the worker stops (or crashes) while the first batch is written
+
+    with pytest.raises(asyncio.CancelledError):
+        await writing_second
+    assert sink.store == {}
