@@ -81,6 +81,9 @@ class StreamsSettings(BaseSettings):
     """How long a batch waits to fill up before it is processed anyway: the freshness price of batching. Under load
     batches fill (or the previous flush is still running) long before this; when the topic is quiet, an event waits
     at most this long."""
+    rebuild_batch_size: int = 10_000
+    """Most events a rebuild hands over at once: nobody reads its generation yet, so it may batch for throughput alone
+    (an order's events then mostly land in one batch, and most stores write one record per order and batch)."""
     batch_windows_s: dict[str, float] = Field(default_factory=lambda: {ANALYTICS: 0.5, SEARCH: 0.1})
     """Longer windows for the projections whose store pays per write request, not per row: ClickHouse makes a part
     per INSERT (and merges it later), so analytics takes at most two INSERTs a second (it may trail detail by that
