@@ -107,6 +107,8 @@ class StreamsWorker(Service):
 
     name = "streams"
     version = "this checkout"
+    runner: str | None = None
+    """The worker's `--runner` (faust or kafka); None: its default. `cqrs bench e2e` measures each in turn."""
     depends_on = ("kafka", "redis", "readdb", "ferretdb", "elasticsearch", "clickhouse")
 
     @property
@@ -131,7 +133,8 @@ class StreamsWorker(Service):
         asyncio.run(ensure_topics(f"127.0.0.1:{self.settings.ports.kafka}", load_specs()))
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "streams", "worker", "--log-level", "info"]
+        runner = ["--runner", self.runner] if self.runner else []
+        return [sys.executable, "-m", "streams", "worker", "--log-level", "info", *runner]
 
     def env(self) -> dict[str, str]:
         return {"CQRS_STREAMS_METRICS_PORT": str(self.port)}

@@ -67,14 +67,31 @@ def rebuild(
 
 @app.command()
 def e2e(
-    rate: Annotated[list[int] | None, typer.Option(help="Command rates (open loop).")] = None,
-    seconds: Annotated[float, typer.Option(help="Seconds per rate.")] = 20.0,
+    rate: Annotated[list[int] | None, typer.Option(help="Command rates for the freshness table (open loop).")] = None,
+    seconds: Annotated[float, typer.Option(help="Seconds per freshness rate.")] = 20.0,
     sample_every: Annotated[int, typer.Option(help="Time one accepted command in this many.")] = 10,
+    runner: Annotated[
+        list[str] | None, typer.Option(help="Streams runners to measure, one after the other (default: faust, kafka).")
+    ] = None,
+    search: Annotated[bool, typer.Option(help="Search the sustainable rate (vegeta, open loop).")] = True,
+    freshness: Annotated[bool, typer.Option(help="Time accepted → visible at the --rate rates.")] = True,
+    hold: Annotated[float, typer.Option(min=3, help="Seconds each rate of the search is held.")] = 60.0,
+    start_rate: Annotated[int, typer.Option(min=1, help="First rate of the search (doubled until one fails).")] = 50,
+    most_steps: Annotated[int, typer.Option(min=1, help="Most rates tried per runner.")] = 6,
 ) -> None:
-    """Accepted → visible in MongoDB, Elasticsearch and ClickHouse at fixed command rates; table, JSON and PNG."""
+    """Per streams runner: the sustainable rate (every projection's lag bounded while vegeta posts commands), then
+    accepted → visible in every read model at fixed rates; CPU per command and component, load generator excluded."""
     from cqrs.e2e.bench import run
+    from cqrs.e2e.verdict import Search
 
-    run(rate or [100, 500, 1000], seconds, sample_every)
+    runners = runner or ["faust", "kafka"]
+    unknown = sorted(set(runners) - {"faust", "kafka"})
+    if unknown:
+        raise typer.BadParameter(f"unknown runner {', '.join(unknown)}: faust or kafka", param_hint="--runner")
+    if not (search or freshness):
+        raise typer.BadParameter("nothing to measure: drop --no-search or --no-freshness", param_hint="--search")
+    steps = Search(start=start_rate, most_steps=most_steps) if search else None
+    run((rate or [100]) if freshness else [], seconds, sample_every, runners, steps, hold)
 
 
 @app.command()

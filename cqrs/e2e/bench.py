@@ -1,27 +1,31 @@
-"""`cqrs bench e2e`: open-loop command load at fixed rates and how fresh each read model is (accepted → visible).
+"""`cqrs bench e2e`: the sustainable command rate and how fresh each read model is (accepted → visible), for each
+streams runner in turn (the streams app is restarted with each, then with its default again).
 
-Per rate: a realistic command mix posted open-loop for `seconds`; one accepted command in `sample_every` is timed
-until each store shows its version. The table gives p50/p95/p99 per store and rate next to the writer's own
-latency, and what a command costs in CPU in each part of the pipeline (hence the most commands/s the machine's
-cores can carry); the JSON keeps the rows, the PNG beside it shows every sample over time.
+Per runner: first the sustainable rate (`sustainable`: vegeta posts a pregenerated mix open-loop, rates searched
+upward until a projection's lag grows); then, per fixed rate, a realistic command mix posted open-loop by this
+process for `seconds`, one accepted command in `sample_every` timed until each store shows its version. Both tables
+give what a command costs in CPU in each part of the pipeline — the load generator excluded — hence the most
+commands/s the machine's cores can carry; the JSON keeps the rows, the PNG beside it shows every sample over time.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
-import psutil
 from rich.console import Console
 
 from cqrs.bench.report import latency_summary, report
+from cqrs.e2e.cpu import CpuMeter
 from cqrs.e2e.freshness import STORES, FreshnessProbe, Sample
 from cqrs.e2e.load import IN_FLIGHT, LoadResult, OpenLoop
 from cqrs.e2e.mix import CommandMix
 from cqrs.e2e.plot import draw
 from cqrs.e2e.reference import Reference
+from cqrs.e2e.sustainable import Step, best, find, quiet
+from cqrs.e2e.verdict import Search
 from infra.settings import StackSettings, stack_settings
 from streams.settings import StreamsSettings
 
@@ -66,44 +70,10 @@ async def measure(target: Target, rate: int, seconds: float, sample_every: int) 
     return result, probe
 
 
-class CpuMeter:
-    """CPU each part of the pipeline spent on a rate's commands, from the load's start until every sample was
-    visible: what a command costs, and so the most commands/s this machine's cores could carry."""
-
-    def __init__(self, settings: StackSettings) -> None:
-        from cqrs.apps import pipeline_stack
-
-        self._stack = pipeline_stack(settings, list(pipeline_stack(settings).by_name))
-        self._before: dict[str, float] = {}
-
-    def start(self) -> None:
-        self._before = self._reading()
-
-    def per_command(self, commands: int) -> dict[str, Any]:
-        after = self._reading()
-        spent = {name: after[name] - self._before.get(name, 0.0) for name in after}
-        total = sum(spent.values())
-        cells: dict[str, Any] = {
-            f"cpu ms/cmd {name}": round(seconds * 1000 / max(commands, 1), 2)
-            for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
-            if seconds * 1000 / max(commands, 1) >= 0.05
-        }
-        cells["cpu ms/cmd total"] = round(total * 1000 / max(commands, 1), 2)
-        cores = psutil.cpu_count() or 1
-        cells[f"max commands/s on {cores} cores"] = round(cores * commands / total) if total else None
-        return cells
-
-    def _reading(self) -> dict[str, float]:
-        used = self._stack.cpu_seconds()
-        times = psutil.Process().cpu_times()
-        used["load generator"] = times.user + times.system
-        return used
-
-
-def row(result: LoadResult, probe: FreshnessProbe, behind: dict[str, int]) -> dict[str, Any]:
+def row(scenario: str, result: LoadResult, probe: FreshnessProbe, behind: dict[str, int]) -> dict[str, Any]:
     http = latency_summary(result.latencies_ms)
     cells: dict[str, Any] = {
-        "scenario": f"{result.rate}/s for {result.seconds:.0f} s",
+        "scenario": scenario,
         "achieved commands/s": round(result.achieved_rate, 1),
         "accepted": len(result.accepted),
         "refused (retried)": sum(result.refused.values()),
@@ -124,21 +94,65 @@ def row(result: LoadResult, probe: FreshnessProbe, behind: dict[str, int]) -> di
     return cells
 
 
-def run(rates: list[int], seconds: float, sample_every: int) -> None:
+def use_runner(settings: StackSettings, runner: str | None) -> None:
+    """Restart the streams app with `runner` (None: the worker's default)."""
+    from cqrs.apps import StreamsWorker, pipeline_stack
+
+    stack = pipeline_stack(settings, ["streams"])
+    worker = stack.by_name["streams"]
+    assert isinstance(worker, StreamsWorker)
+    stack.down()
+    worker.runner = runner
+    stack.up()
+
+
+def run(
+    rates: list[int], seconds: float, sample_every: int, runners: list[str], search: Search | None, hold_s: float
+) -> None:
     settings = stack_settings()
     with console.status("starting the pipeline (stack, writer, projections, connector)…"):
         target = prepare(settings)
+    steps: list[Step] = []
     rows = []
-    samples: dict[int, list[Sample]] = {}
+    samples: dict[str, list[Sample]] = {}
     cpu = CpuMeter(settings)
-    for rate in rates:
-        with console.status(f"{rate} commands/s for {seconds:.0f} s…"):
-            cpu.start()
-            result, probe = asyncio.run(measure(target, rate, seconds, sample_every))
-            spent = cpu.per_command(len(result.accepted))
-            behind = asyncio.run(probe.verify())
-        rows.append(row(result, probe, behind) | spent)
-        console.print(f"{rate} commands/s: {len(result.accepted):,} accepted, {len(probe.samples):,} samples")
-        samples[rate] = probe.samples
-    path = report("e2e", rows, {"rates": rates, "seconds": seconds, "sample_every": sample_every}, console)
-    console.print(f"saved {draw(samples, path.with_suffix('.png')).name} beside it")
+    try:
+        for runner in runners:
+            with console.status(f"restarting the streams app with the {runner} runner…"):
+                use_runner(settings, runner)
+            found = find(target, runner, search, hold_s, cpu, _shown) if search else []
+            steps += found
+            for rate in rates:
+                scenario = f"{runner} {rate}/s"
+                cells, samples[scenario] = _freshness(target, cpu, scenario, rate, seconds, sample_every)
+                sustained = {"sustainable commands/s": best(found) or "none"} if search else {}
+                rows.append({"scenario": scenario} | sustained | cells)
+    finally:
+        with console.status("restarting the streams app with its default runner…"):
+            use_runner(settings, None)
+    recorded = {"rates": rates, "seconds": seconds, "sample_every": sample_every, "runners": runners}
+    if search:
+        recorded |= {"search": asdict(search), "hold_s": hold_s}
+        report("e2e-sustainable", [step.row() for step in steps], recorded, console)
+    if rows:
+        path = report("e2e", rows, recorded, console)
+        console.print(f"saved {draw(samples, path.with_suffix('.png')).name} beside it")
+
+
+def _freshness(
+    target: Target, cpu: CpuMeter, scenario: str, rate: int, seconds: float, sample_every: int
+) -> tuple[dict[str, Any], list[Sample]]:
+    with console.status(f"{scenario} for {seconds:.0f} s…"):
+        asyncio.run(quiet(target, cpu))
+        cpu.start()
+        result, probe = asyncio.run(measure(target, rate, seconds, sample_every))
+        spent = cpu.per_command(len(result.accepted))
+        behind = asyncio.run(probe.verify())
+    console.print(f"{scenario}: {len(result.accepted):,} accepted, {len(probe.samples):,} samples")
+    return row(scenario, result, probe, behind) | spent, probe.samples
+
+
+def _shown(step: Step) -> None:
+    verdict = "[green]sustainable[/]" if step.ok else "[red]not sustainable[/]"
+    peaks = ", ".join(f"{name} {peak:,}" for name, peak in step.peaks.items())
+    console.print(f"{step.runner} {step.rate} commands/s: {verdict} ({step.accepted:,} accepted; lag peaks {peaks})")

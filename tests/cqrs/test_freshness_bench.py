@@ -16,7 +16,20 @@ pytestmark = pytest.mark.stack
 
 def test_the_e2e_bench_times_every_store_and_saves_a_table_and_a_picture(pipeline: Stack, tmp_path: Path) -> None:
     cqrs = str(Path(sys.executable).parent / "cqrs")
-    argv = [cqrs, "bench", "e2e", "--rate", "40", "--seconds", "4", "--sample-every", "2"]
+    argv = [
+        cqrs,
+        "bench",
+        "e2e",
+        "--no-search",
+        "--runner",
+        "kafka",
+        "--rate",
+        "40",
+        "--seconds",
+        "4",
+        "--sample-every",
+        "2",
+    ]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
