@@ -31,6 +31,12 @@ class WriterSettings(ServiceSettings):
     pool_min_size: int = Field(2, ge=1)
     pool_max_size: int = Field(16, ge=1)
     pool_timeout_s: float = Field(5.0, gt=0, description="how long a request waits for a connection → 503")
+    pool_max_waiting: int = Field(
+        64,
+        ge=0,
+        description="requests queued for a connection beyond which a command is refused at once (503, Retry-After):"
+        " an overloaded writer sheds load instead of making every request wait pool_timeout_s; 0: no bound",
+    )
 
     idempotency_ttl_s: int = Field(24 * 3600, ge=1, description="how long a stored response is replayed")
     idempotency_purge_interval_s: float = Field(300.0, gt=0)

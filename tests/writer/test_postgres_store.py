@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -56,3 +58,24 @@ async def test_an_unreachable_database_is_store_unavailable(settings: WriterSett
             await store.execute(request_for(command), RecordingDecider(command))
     finally:
         await pool.close(timeout=0)
+
+
+async def test_an_overloaded_writer_refuses_at_once_instead_of_queueing(settings: WriterSettings) -> None:
+    # Open-loop load above capacity: with an unbounded queue every request waited `pool_timeout_s` and then failed,
+    # and accepted commands/s collapsed. A bounded queue answers the excess 503 at once.
+    overloaded = settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 1, "pool_max_waiting": 1})
+    pool = create_pool(overloaded)
+    await pool.open()
+    try:
+        store = PostgresCommandStore(pool)
+        async with pool.connection():  # the only connection is busy
+            waiting = asyncio.ensure_future(store.check_ready())  # the one request the queue may hold
+            await asyncio.sleep(0.05)
+            command = create_command()
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await store.execute(request_for(command), RecordingDecider(command))
+            assert time.monotonic() - started < 1.0  # not after pool_timeout_s (5 s)
+        await waiting  # the queued request got the connection once it was free
+    finally:
+        await pool.close()

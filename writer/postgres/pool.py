@@ -20,6 +20,9 @@ def create_pool(settings: WriterSettings) -> AsyncConnectionPool[AsyncConnection
         min_size=settings.pool_min_size,
         max_size=max(settings.pool_min_size, settings.pool_max_size),
         timeout=settings.pool_timeout_s,
+        # Beyond this many waiting requests the pool refuses at once (TooManyRequests → 503): under overload the
+        # writer keeps committing at its pace instead of timing out every request after `pool_timeout_s`.
+        max_waiting=settings.pool_max_waiting,
         kwargs={"autocommit": True, "application_name": "cqrs-writer"},
         open=False,
         name="cqrs-writer",
