@@ -54,6 +54,7 @@ from streams.sinks import targets_for
 from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
 from streams.sinks.mongo import MongoTargets
+from streams.sinks.postgres import PostgresTargets
 from streams.topics import partitions
 from streams.worker import ProjectionWorker
 
@@ -287,6 +288,8 @@ async def _raw_writer(targets: Targets, generation: int) -> Callable[[list[Put]]
             return await targets.client.bulk(operations=operations)
 
         return bulk
+    if isinstance(targets, PostgresTargets):
+        return targets.sink(generation).write  # the batched upsert itself, as the list projection sends it
     assert isinstance(targets, ClickHouseTargets)
     return lambda batch: targets.insert_facts(generation, [dict(put.document) for put in batch])
 

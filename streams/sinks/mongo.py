@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import OrderedDict
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from streams.contract import POINTER_COLLECTION, POINTERS, POSITION_FIELD
 from streams.errors import TargetError
+from streams.lru import Lru
 from streams.positions import Position
 from streams.settings import StreamsSettings
 from streams.sink import BatchingSink, Put, Stored, Targets
@@ -58,7 +58,8 @@ class MongoSink(BatchingSink):
         super().__init__()
         self._collection = collection
         self._bulk = bulk
-        self._known = _Positions(memory)
+        self._known: Lru[int] = Lru(memory)
+        """Stored positions this sink read or wrote lately: a single writer per order makes them reliable."""
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         if not keys:
@@ -75,8 +76,7 @@ class MongoSink(BatchingSink):
         try:
             await self._insert_or_replace(puts)
         except Exception:
-            for put in puts:  # what the store holds is unknown now: read it again on the retry
-                self._known.forget(put.key)
+            self._known.forget(put.key for put in puts)  # what the store holds is unknown now: read it on the retry
             raise
         for put in puts:  # skipped puts leave the (newer) stored position
             self._known.put(put.key, max(self._known.get(put.key) or ABSENT, put.position.packed))
@@ -126,26 +126,6 @@ async def by_ids(
 
     found = await asyncio.gather(*(one(key) for key in keys))
     return [doc for doc in found if doc is not None]
-
-
-class _Positions:
-    """Stored positions this sink read or wrote lately (LRU): a single writer per order makes them reliable."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._positions: OrderedDict[str, int] = OrderedDict()
-
-    def get(self, key: str) -> int | None:
-        return self._positions.get(key)
-
-    def put(self, key: str, packed: int) -> None:
-        self._positions[key] = packed
-        self._positions.move_to_end(key)
-        if len(self._positions) > self._size:
-            self._positions.popitem(last=False)
-
-    def forget(self, key: str) -> None:
-        self._positions.pop(key, None)
 
 
 class MongoTargets(Targets):
