@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ query, not a bigger offset."""
 MAX_QUERY_LENGTH = 200
 MAX_ID_LENGTH = 200
 MAX_CURSOR_LENGTH = 400
+MAX_FILTERS_LENGTH = 300
 MAX_ANALYTICS_DAYS = 3660
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 T = TypeVar("T")
@@ -84,6 +86,8 @@ class Sort:
 
 
 DEFAULT_SORT = Sort(SortField.CREATED_AT, Direction.DESC)
+SORT_PATTERN = f"^({'|'.join(f.value for f in SortField)})(:({'|'.join(d.value for d in Direction)})?)?$"
+"""Every text `Sort.parse` takes (a missing or empty direction is `asc`), for the OpenAPI document."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +224,28 @@ class SearchFilters:
         return f"s={self.status or ''}|cur={self.currency or ''}|c={self.customer_id or ''}"
 
 
-_FILTER_FIELDS = ("status", "currency", "customerId")
+_FILTER_VALUES = {
+    "status": "(" + "|".join(status.value for status in OrderStatus) + ")",
+    "currency": CURRENCY.pattern.removeprefix("^").removesuffix("$"),
+    "customerId": f"[^,]{{1,{MAX_ID_LENGTH}}}",
+}
+"""What `SearchFilters.parse` takes as each field's value (the checks of `_status`, `_currency`, `_identifier`)."""
+_FILTER_FIELDS = tuple(_FILTER_VALUES)
+
+
+def _filters_pattern() -> str:
+    """Every text `SearchFilters.parse` takes, as one regular expression: empty, or each field at most once, in any
+    order. OpenAPI has no "each at most once", so the orders are spelled out (15 of them for 3 fields)."""
+    clauses = {name: f"{name}:{value}" for name, value in _FILTER_VALUES.items()}
+    orders = [
+        ",".join(clauses[name] for name in names)
+        for count in range(1, len(clauses) + 1)
+        for names in itertools.permutations(clauses, count)
+    ]
+    return f"^({'|'.join(orders)})?$"
+
+
+FILTERS_PATTERN = _filters_pattern()
 
 
 @dataclass(frozen=True, slots=True)

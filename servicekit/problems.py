@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any
 
@@ -32,6 +32,7 @@ from servicekit.errors import (
     Unauthenticated,
     Unavailable,
 )
+from servicekit.methods import allowed_methods, options_response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:cqrs-orders:problem:"
@@ -159,6 +160,14 @@ def install_problem_handlers(
 
     async def handle(request: Request, error: Exception) -> Response:
         problem = problem_for(error, specific)
+        if problem.status == 405:
+            # The path exists but no route takes this method: OPTIONS is answered here, and Allow names every
+            # documented method of the path (Starlette's names only the first matching route's).
+            starlettes = problem.headers.get("Allow")
+            if request.method == "OPTIONS":
+                return options_response(request, fallback=starlettes)
+            allowed = allowed_methods(request, fallback=starlettes)
+            problem = replace(problem, headers={**problem.headers, **({"Allow": allowed} if allowed else {})})
         if problem.status >= 500:
             log.error("request.failed", path=request.url.path, problem=problem.slug, exc_info=error)
         return problem_response(

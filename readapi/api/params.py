@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from pydantic import WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-from readapi.errors import InvalidQuery
+from readapi.errors import InvalidQuery, UnsupportedConsistency
 from readapi.queries import DEFAULT_LIMIT, MAX_ID_LENGTH, MAX_LIMIT, MAX_PAGE, Consistency
 from servicekit.errors import FieldError
 
@@ -30,10 +34,31 @@ Timeout = Annotated[
     float | None,
     Query(alias="timeout", gt=0, le=MAX_WAIT_S, description="Seconds to wait for `minVersion` (default 2)."),
 ]
-ConsistencyLevel = Annotated[
-    Consistency,
-    Query(description="`eventual` (the projection) or `strong` (the write model's summary; order detail only)."),
-]
+_LEVELS = {
+    Consistency.EVENTUAL: "`eventual` (the projection)",
+    Consistency.STRONG: "`strong` (the write model's summary)",
+}
+
+
+def consistency_levels(view: str, *supported: Consistency) -> Any:
+    """The `consistency` query parameter of a view answering at the `supported` levels (the first is the default),
+    as a dependency giving the level: OpenAPI offers exactly those; another known level is a 400 naming them."""
+    offered = [level.value for level in supported]
+    description = " or ".join(_LEVELS[level] for level in supported) + "."
+    schema = {"type": "string", "enum": offered, "default": offered[0]}
+
+    async def consistency(consistency: Consistency = supported[0]) -> Consistency:
+        if consistency not in supported:
+            raise UnsupportedConsistency(view, consistency.value, offered)
+        return consistency
+
+    # Set after the fact: the annotation depends on `supported`, which a string annotation could not name.
+    consistency.__annotations__["consistency"] = Annotated[
+        Consistency, WithJsonSchema(schema), Query(description=description)
+    ]
+    return Depends(consistency)
+
+
 DEFAULT_PAGE_LIMIT = DEFAULT_LIMIT
 
 
@@ -44,7 +69,7 @@ async def known_query_parameters(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    allowed = {param.alias for param in dependant.query_params}
+    allowed = _query_names(dependant)
     unknown = sorted(name for name in request.query_params if name not in allowed)
     if unknown:
         raise InvalidQuery([FieldError(name[:50], "unknown query parameter") for name in unknown[:10]])
@@ -52,6 +77,25 @@ async def known_query_parameters(request: Request) -> None:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InvalidQuery([FieldError(name[:50], "given more than once; takes one value") for name in repeated[:10]])
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_day(value: object) -> object:
+    """A day as OpenAPI's `format: date` means it, `2024-05-31`: pydantic alone would also take `0` or `20240531`
+    (a timestamp, a compact ISO date), which the document calls invalid."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise PydanticCustomError("date_format", "a day must be written YYYY-MM-DD")
+    return value
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters of a route, its dependencies' included (`consistency` is one)."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
 
 
 async def cache_allowed(request: Request) -> bool:

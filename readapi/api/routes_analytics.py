@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BeforeValidator
 from starlette.responses import Response
 
 from readapi import reads
@@ -14,7 +15,7 @@ from readapi.api.auth import require_analyst
 from readapi.api.envelope import answer
 from readapi.api.models import DailyRevenueAnswer, TopSkusAnswer
 from readapi.api.openapi import problem_responses
-from readapi.api.params import known_query_parameters
+from readapi.api.params import iso_day, known_query_parameters
 from readapi.api.services import Services, get_services
 from readapi.queries import DateRange
 
@@ -23,8 +24,9 @@ router = APIRouter(
     prefix="/analytics", tags=["analytics"], dependencies=[Depends(known_query_parameters), Depends(require_analyst)]
 )
 ServicesDep = Annotated[Services, Depends(get_services)]
-From = Annotated[date | None, Query(alias="from", description="First UTC day (inclusive) the orders were created.")]
-To = Annotated[date | None, Query(alias="to", description="Last UTC day (inclusive).")]
+Day = Annotated[date | None, BeforeValidator(iso_day)]
+From = Annotated[Day, Query(alias="from", description="First UTC day (inclusive) the orders were created.")]
+To = Annotated[Day, Query(alias="to", description="Last UTC day (inclusive).")]
 Currency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="Only this currency (ISO 4217).")]
 _PROBLEMS = problem_responses(401, 403, 422, 503)
 

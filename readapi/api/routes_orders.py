@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import WithJsonSchema
 from starlette.responses import Response
 
 from readapi import reads
@@ -15,21 +16,22 @@ from readapi.api.models import ItemsAnswer, OrderAnswer, OrderListAnswer
 from readapi.api.openapi import problem_responses
 from readapi.api.params import (
     DEFAULT_PAGE_LIMIT,
-    ConsistencyLevel,
     Limit,
     MinVersion,
     OrderId,
     PageNumber,
     Timeout,
     UseCache,
+    consistency_levels,
     known_query_parameters,
 )
 from readapi.api.services import Services, get_services
-from readapi.errors import InvalidQuery, UnsupportedConsistency
+from readapi.errors import InvalidQuery
 from readapi.queries import (
     DEFAULT_SORT,
     MAX_CURSOR_LENGTH,
     MAX_ID_LENGTH,
+    SORT_PATTERN,
     Consistency,
     Cursor,
     ListQuery,
@@ -55,15 +57,11 @@ def _wait(
     return ReadYourWrite(order_id, min_version, timeout_s, scope)
 
 
-def _eventual_only(view: str, consistency: Consistency) -> None:
-    if consistency is not Consistency.EVENTUAL:
-        raise UnsupportedConsistency(view, consistency.value, [Consistency.EVENTUAL.value])
-
-
 @router.get("", summary="List orders", response_model=OrderListAnswer, responses=_READ_PROBLEMS)
 async def list_orders(
     principal: CurrentPrincipal,
     services: ServicesDep,
+    consistency: Annotated[Consistency, consistency_levels("the order list", Consistency.EVENTUAL)],
     status: Annotated[OrderStatus | None, Query(description="Only orders in this status.")] = None,
     customer_id: Annotated[str | None, Query(alias="customerId", min_length=1, max_length=MAX_ID_LENGTH)] = None,
     page: PageNumber = 1,
@@ -78,6 +76,7 @@ async def list_orders(
     ] = None,
     sort: Annotated[
         str,
+        WithJsonSchema({"type": "string", "pattern": SORT_PATTERN, "default": str(DEFAULT_SORT)}),
         Query(
             max_length=50,
             description="field:direction; fields createdAt, updatedAt, total (in cents, whatever "
@@ -95,11 +94,9 @@ async def list_orders(
         ),
     ] = None,
     wait_s: Timeout = None,
-    consistency: ConsistencyLevel = Consistency.EVENTUAL,
     use_cache: UseCache = True,
 ) -> Response:
     """Newest first by default. A customer sees only their own orders whatever `customerId` says."""
-    _eventual_only("the order list", consistency)
     if (min_version is None) != (min_version_of is None):
         raise InvalidQuery.of("minVersionOf", "minVersion and minVersionOf go together")
     if cursor is not None and page != 1:
@@ -121,9 +118,9 @@ async def get_order(
     order_id: OrderId,
     principal: CurrentPrincipal,
     services: ServicesDep,
+    consistency: Annotated[Consistency, consistency_levels("an order", Consistency.EVENTUAL, Consistency.STRONG)],
     min_version: MinVersion = None,
     wait_s: Timeout = None,
-    consistency: ConsistencyLevel = Consistency.EVENTUAL,
     use_cache: UseCache = True,
 ) -> Response:
     """The writer's `Location` (`/orders/{id}?minVersion={version}`) works as is: read-your-writes."""
@@ -141,13 +138,12 @@ async def get_order_items(
     order_id: OrderId,
     principal: CurrentPrincipal,
     services: ServicesDep,
+    consistency: Annotated[Consistency, consistency_levels("an order's items", Consistency.EVENTUAL)],
     page: PageNumber = 1,
     limit: Annotated[int, Query(ge=1, le=100, description="Lines per page.")] = 100,
     min_version: MinVersion = None,
     wait_s: Timeout = None,
-    consistency: ConsistencyLevel = Consistency.EVENTUAL,
 ) -> Response:
-    _eventual_only("an order's items", consistency)
     scope = order_scope(principal)
     wait = _wait(services, order_id, min_version, wait_s, scope)
     result = await reads.order_detail(services, order_id, scope, wait)

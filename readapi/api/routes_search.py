@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import StringConstraints, WithJsonSchema
 from starlette.responses import Response
 
 from readapi import reads
@@ -13,10 +14,18 @@ from readapi.api.auth import CurrentPrincipal, order_scope
 from readapi.api.envelope import answer
 from readapi.api.models import SearchAnswer
 from readapi.api.openapi import problem_responses
-from readapi.api.params import DEFAULT_PAGE_LIMIT, ConsistencyLevel, Limit, PageNumber, UseCache, known_query_parameters
+from readapi.api.params import (
+    DEFAULT_PAGE_LIMIT,
+    Limit,
+    PageNumber,
+    UseCache,
+    consistency_levels,
+    known_query_parameters,
+)
 from readapi.api.services import Services, get_services
-from readapi.errors import UnsupportedConsistency
 from readapi.queries import (
+    FILTERS_PATTERN,
+    MAX_FILTERS_LENGTH,
     MAX_QUERY_LENGTH,
     MAX_WINDOW,
     Consistency,
@@ -27,6 +36,12 @@ from readapi.queries import (
 )
 from readapi.visibility import ALL_ORDERS
 
+Filters = Annotated[
+    str,
+    StringConstraints(max_length=MAX_FILTERS_LENGTH),
+    WithJsonSchema({"type": "string", "maxLength": MAX_FILTERS_LENGTH, "pattern": FILTERS_PATTERN}),
+]
+"""Checked by `SearchFilters.parse` (a message per mistake); OpenAPI shows the same grammar as a pattern."""
 router = APIRouter(prefix="/orders", tags=["search"], dependencies=[Depends(known_query_parameters)])
 
 
@@ -35,27 +50,24 @@ router = APIRouter(prefix="/orders", tags=["search"], dependencies=[Depends(know
 async def search_orders(
     principal: CurrentPrincipal,
     services: Annotated[Services, Depends(get_services)],
+    consistency: Annotated[Consistency, consistency_levels("search", Consistency.EVENTUAL)],
     q: Annotated[
         str | None,
         Query(max_length=MAX_QUERY_LENGTH, description="Words in item names or SKUs, a city, a cancel reason, an id."),
     ] = None,
     filters: Annotated[
-        str | None,
+        Filters | None,
         Query(
-            max_length=300,
-            description="Comma-separated field:value on status, currency, customerId, e.g. "
-            "`status:pending,currency:EUR`.",
+            description="Comma-separated field:value, each field at most once: status, currency, customerId; e.g. "
+            "`status:pending,currency:EUR`."
         ),
     ] = None,
     page: PageNumber = 1,
     limit: Limit = DEFAULT_PAGE_LIMIT,
-    consistency: ConsistencyLevel = Consistency.EVENTUAL,
     use_cache: UseCache = True,
 ) -> Response:
     """Best matches first, with highlights; newest first without `q`. Eventual only: a document becomes searchable
     at the index's next refresh (1 s), so no version can be promised."""
-    if consistency is not Consistency.EVENTUAL:
-        raise UnsupportedConsistency("search", consistency.value, [Consistency.EVENTUAL.value])
     scope = order_scope(principal)
     wanted = SearchFilters.parse(filters)
     if scope is not ALL_ORDERS:

@@ -1,5 +1,6 @@
 """schemathesis over the read API's OpenAPI document, against the real server (`python -m readapi.cli serve`) on the
-seeded sandbox: whatever it generates, valid or not, no answer is a 5xx and every answer matches its schema."""
+seeded sandbox: whatever it generates, valid or not, every check `schemathesis run -c all` makes of an answer passes
+(no 5xx, everything as documented, valid data accepted, invalid data refused, `Allow` as documented)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,14 @@ EXAMPLES_PER_RUN = 5
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize("role", list(Role))
-def test_no_generated_request_gets_a_5xx_or_an_answer_outside_its_schema(
+def test_every_generated_request_is_answered_as_the_document_says(
     server: str, role: Role, mode: GenerationMode
 ) -> None:
-    headers = {"Authorization": f"Bearer {token([role], subject=f'fuzz-{role}')}"}
-    fuzz(server, headers=headers, mode=mode, max_examples=EXAMPLES_PER_RUN, min_operations=8)
+    fuzz(
+        server,
+        token=token([role], subject=f"fuzz-{role}"),
+        mode=mode,
+        max_examples=EXAMPLES_PER_RUN,
+        min_operations=8,
+        coverage=role is Role.OPERATOR,  # the coverage phase is about the document: once, past every role check
+    )

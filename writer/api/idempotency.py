@@ -5,14 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from servicekit.errors import FieldError, InvalidRequest
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+"""1-255 printable ASCII characters: what `parse_key` takes, and what OpenAPI shows."""
+_VALID_KEY = re.compile(KEY_PATTERN)
+Key = Annotated[str | None, WithJsonSchema({"type": "string", "pattern": KEY_PATTERN})]
+"""The header as a parameter: optional, never null."""
 
 
 def parse_key(raw: str | None) -> str | None:

@@ -25,10 +25,14 @@ from pydantic_core import PydanticCustomError
 
 from servicekit.address import AddressFields
 from writer.domain import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY
-from writer.domain.values import MAX_ID_LENGTH, MAX_TEXT_LENGTH
+from writer.domain.values import CURRENCIES, MAX_ID_LENGTH, MAX_TEXT_LENGTH, MAX_UNIT_PRICE
 
-_MONEY_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"
-_MONEY = re.compile(_MONEY_PATTERN)
+_MONEY = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
+"""The shape checked here; the domain checks the amount (at most MAX_UNIT_PRICE) and names the bound."""
+# MAX_UNIT_PRICE is 10**n - 0.01, so shape and bound together are a digit count a pattern can state, as the document
+# does: at most n significant digits before the point (zeros may pad the 15 digits), at most two after.
+_INTEGER_DIGITS = len(str(int(MAX_UNIT_PRICE)))
+MONEY_PATTERN = rf"^0{{0,{15 - _INTEGER_DIGITS}}}[0-9]{{1,{_INTEGER_DIGITS}}}(\.[0-9]{{1,2}})?$"
 
 
 def _money_text(value: Any) -> Any:
@@ -44,14 +48,33 @@ def _money_text(value: Any) -> Any:
 Money = Annotated[
     str,
     BeforeValidator(_money_text),
-    WithJsonSchema({"type": "string", "pattern": _MONEY_PATTERN, "examples": ["99.99"]}),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["99.99"]}),
 ]
-Quantity = Annotated[int, Strict(), Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)]
-Version = Annotated[int, Strict(), Field(ge=1, description="The order version the client last saw.")]
-Identifier = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
-Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH)]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's `integer` takes 2.0 as well as 2, and so must we; a fraction, a string or a bool stays an error.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Quantity = Annotated[int, Strict(), Field(ge=MIN_QUANTITY, le=MAX_QUANTITY), BeforeValidator(_whole_number)]
+Version = Annotated[
+    int, Strict(), Field(ge=1, description="The order version the client last saw."), BeforeValidator(_whole_number)
+]
+# The domain's `text()` refuses a blank string (`str.strip()` leaves nothing) and NUL: the document says the same,
+# with Python's own whitespace spelled out (JSON Schema's `\s` is another set).
+_BLANK = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x10000)) if c.isspace())
+TEXT_PATTERN = f"^[^\\u0000]*[^\\u0000{_BLANK}][^\\u0000]*$"
+NonBlank = Field(json_schema_extra={"pattern": TEXT_PATTERN})
+Identifier = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), NonBlank]
+Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_TEXT_LENGTH), NonBlank]
+Reason = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=500), NonBlank]
+# The domain says which currencies it supports (and names a wrong one); the document lists the same set.
 Currency = Annotated[
-    str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217", examples=["EUR"])
+    str,
+    Strict(),
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES), "description": "ISO 4217", "examples": ["EUR"]}),
 ]
 Country = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{2}$"), Field(description="ISO 3166-1 alpha-2")]
 
@@ -94,7 +117,7 @@ class RemoveItemBody(ApiModel):
 
 class CancelOrderBody(ApiModel):
     order_id: UUID
-    reason: Annotated[str, Strict(), StringConstraints(min_length=1, max_length=500)]
+    reason: Reason
     expected_version: Version | None = None
 
 
@@ -113,7 +136,7 @@ class AddItemRestBody(NewLine):
 
 
 class CancelRestBody(ApiModel):
-    reason: Annotated[str, Strict(), StringConstraints(min_length=1, max_length=500)]
+    reason: Reason
     expected_version: Version | None = None
 
 

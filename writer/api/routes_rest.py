@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from writer.api import translate
 from writer.api.models import (
+    TEXT_PATTERN,
     AddItemRestBody,
     CancelRestBody,
     CreateOrderBody,
@@ -25,12 +26,13 @@ from writer.domain import (
     RemoveItemFromOrder,
     ShipOrder,
 )
+from writer.domain.values import MAX_ID_LENGTH
 from writer.handlers import canonical_order_id
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 OrderId = Annotated[str, Path(alias="orderId", description="The order's id (a UUID).")]
-ItemId = Annotated[str, Path(alias="itemId")]
+ItemId = Annotated[str, Path(alias="itemId", json_schema_extra={"pattern": TEXT_PATTERN, "maxLength": MAX_ID_LENGTH})]
 OptionalVersionBody = Annotated[ExpectedVersionBody | None, Body()]
 
 

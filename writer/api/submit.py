@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -10,7 +11,7 @@ from uuid import uuid4
 
 import structlog
 from fastapi import Depends, Header, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from starlette.responses import Response
 
 from servicekit.errors import FieldError, InvalidRequest
@@ -24,6 +25,13 @@ from writer.handlers import COMMAND_NAMES, CommandContext
 from writer.ports import Accepted, IdempotencyClaim, Replayed, StoredResponse, iso_timestamp
 
 log = structlog.get_logger("writer.commands")
+
+IF_MATCH_PATTERN = r'^(\*|"[1-9][0-9]{0,17}"|[1-9][0-9]{0,17})$'
+"""One version as the 202's ETag gives it (`"3"`, or bare, `3`), or `*`: what `_version_from_if_match` takes, and
+what OpenAPI shows."""
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+# Optional, but never null: a header is there or not (FastAPI would document `str | None` as nullable).
+IfMatch = Annotated[str | None, WithJsonSchema({"type": "string", "pattern": IF_MATCH_PATTERN})]
 
 
 def accepted_response(accepted: Accepted) -> StoredResponse:
@@ -118,10 +126,11 @@ async def command_call(
     principal: CurrentPrincipal,
     services: Annotated[Services, Depends(get_services)],
     if_match: Annotated[
-        str | None, Header(alias="If-Match", description='The expected version as an ETag, e.g. "3".')
+        IfMatch,
+        Header(alias="If-Match", description='The expected version as an ETag, e.g. "3" (`*`: any version).'),
     ] = None,
     idempotency_key: Annotated[
-        str | None,
+        idempotency.Key,
         Header(alias=idempotency.HEADER, description="Repeat a request safely: same key + same body → same answer."),
     ] = None,
 ) -> CommandCall:
@@ -141,12 +150,11 @@ CommandCallDep = Annotated[CommandCall, Depends(command_call)]
 
 def _version_from_if_match(raw: str | None) -> int | None:
     """`"3"` (an ETag as the 202 response's ETag header gives it) or `3` → 3; `*` → no expectation."""
-    if raw is None or raw.strip() == "*":
+    if raw is None:
         return None
-    value = raw.strip().removeprefix('"').removesuffix('"')
-    if not value.isascii() or not value.isdigit() or int(value) < 1 or len(value) > 18:
-        raise InvalidRequest([FieldError("If-Match", 'must be one version as an ETag, e.g. "3"')])
-    return int(value)
+    if not _IF_MATCH.fullmatch(raw):
+        raise InvalidRequest([FieldError("If-Match", 'must be one version as an ETag, e.g. "3" (or *)')])
+    return None if raw == "*" else int(raw.strip('"'))
 
 
 def _http(stored: StoredResponse, *, replayed: bool) -> Response:
