@@ -143,7 +143,10 @@ def test_lines_on_one_order_apply_in_file_order(staff: httpx.Client) -> None:
 
 
 def test_import_names_a_bad_file_and_an_unreachable_writer(tmp_path: Path, writer_url: str) -> None:
-    missing = CliRunner().invoke(import_cli(), [str(tmp_path / "nope.ndjson"), "--url", writer_url])
+    # Wide enough that the error box never wraps the message in the middle (long temporary paths did).
+    missing = CliRunner(env={"COLUMNS": "400"}).invoke(
+        import_cli(), [str(tmp_path / "nope.ndjson"), "--url", writer_url]
+    )
     assert missing.exit_code == 2
     assert "no such file" in missing.output
     binary = tmp_path / "binary.ndjson"
