@@ -13,6 +13,7 @@ the app (`provide_services`, in its lifespan) and answers the routes' errors wit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
@@ -33,7 +34,7 @@ from streams.webhooks.destinations import DestinationPolicy
 from streams.webhooks.errors import UnsafeDestination, WebhookNotFound, WebhookStoreUnavailable
 from streams.webhooks.problems import problem_responses
 from streams.webhooks.registry import DeliveryLogEntry, WebhookEndpoint, WebhookRegistry
-from streams.webhooks.signature import InvalidSecret, new_secret, secret_key
+from streams.webhooks.signature import SECRET_PATTERN, InvalidSecret, new_secret, secret_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ def _secret(value: str) -> str:
         secret_key(value)
     except InvalidSecret as error:
         raise ValueError(str(error)) from error
+    if re.fullmatch(SECRET_PATTERN, value) is None:  # what the document promises: canonical base64, no stray padding
+        raise ValueError("a webhook secret is canonical base64 after its prefix (no extra padding)")
     return value
 
 
@@ -103,7 +106,15 @@ class RegisterWebhookBody(ApiModel):
     description: Annotated[str, StringConstraints(max_length=500), AfterValidator(_storable)] | None = None
     secret: (
         Annotated[
-            str, AfterValidator(_secret), Field(description="whsec_<base64 of 24-64 bytes>; omitted: one is generated.")
+            str,
+            AfterValidator(_secret),  # enforces, naming what is wrong; the pattern only documents the same rule
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "pattern": SECRET_PATTERN,
+                    "description": "whsec_<base64 of 24-64 bytes>; omitted: one is generated.",
+                }
+            ),
         ]
         | None
     ) = None

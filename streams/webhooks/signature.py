@@ -11,6 +11,9 @@ import hmac
 import secrets
 
 SECRET_PREFIX = "whsec_"
+_B64 = "[A-Za-z0-9+/]"
+SECRET_PATTERN = rf"^{SECRET_PREFIX}(?:(?:{_B64}{{4}}){{8,21}}(?:{_B64}{{2}}==)?|(?:{_B64}{{4}}){{8,20}}{_B64}{{3}}=)$"
+"""What `secret_key` accepts, for the API document: the prefix, then base64 of 24 to 64 bytes."""
 SIGNATURE_VERSION = "v1"
 SECRET_BYTES = 24
 """192 random bits, the size Standard Webhooks' reference libraries generate."""

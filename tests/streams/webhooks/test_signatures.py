@@ -5,11 +5,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
+import re
 import time
 
 import pytest
+from pydantic import ValidationError
 
-from streams.webhooks.signature import InvalidSecret, new_secret, secret_key, signed_headers
+from streams.webhooks.routes import RegisterWebhookBody
+from streams.webhooks.signature import (
+    SECRET_PATTERN,
+    SECRET_PREFIX,
+    InvalidSecret,
+    new_secret,
+    secret_key,
+    signed_headers,
+)
 from streams.webhooks.verify import InvalidSignature, MissingHeaders, StaleTimestamp, verify
 
 BODY = b'{"eventId":"9b2f6a3c-1d4e-4f5a-8b6c-7d8e9f0a1b2c","eventType":"OrderCreated"}'
@@ -80,3 +91,18 @@ def test_missing_headers_and_malformed_secrets_are_named_errors() -> None:
     for bad in ("plain", "whsec_not*base64", "whsec_" + base64.b64encode(b"short").decode()):
         with pytest.raises(InvalidSecret):
             secret_key(bad)
+
+
+def test_the_documented_secret_pattern_accepts_exactly_what_registration_accepts() -> None:
+    # The OpenAPI document shows SECRET_PATTERN; the registration body's validator is what refuses. A client generated
+    # from the document must never send a secret the server refuses, nor be kept from one it accepts.
+    pattern = re.compile(SECRET_PATTERN)
+    candidates = [SECRET_PREFIX + base64.b64encode(os.urandom(size)).decode() for size in range(0, 80)]
+    candidates += ["whsec_" + "A" * 33, "whsec_" + "A" * 32 + "=", "WHSEC_" + "A" * 32, "whsec_" + "A" * 31 + "!"]
+    for candidate in candidates:
+        try:
+            RegisterWebhookBody.model_validate({"url": "https://hooks.example.com/in", "secret": candidate})
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert bool(pattern.match(candidate)) == accepted, candidate
