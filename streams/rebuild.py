@@ -123,7 +123,9 @@ async def rebuild(
             progress(RebuildProgress(events, max(total, events), time.monotonic() - started))
 
     counting = CountingHandler(worker, on_batch)
-    runner = KafkaRunner(settings.kafka_bootstrap, batch_size=settings.rebuild_batch_size, batch_timeout_s=0.5)
+    runner = KafkaRunner(
+        settings.kafka_bootstrap, batch_size=settings.rebuild_batch_size, batch_timeout_s=0.5, in_flight=2
+    )
     try:
         await runner.consume(counting, stop=asyncio.Event(), until_caught_up=True)
         await worker.targets.switch(generation)

@@ -46,7 +46,10 @@ def run_projection(settings: StreamsSettings, name: str, *, runner: str = "kafka
         from streams.runners.kafka import KafkaRunner
 
         chosen = KafkaRunner(
-            settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=settings.batch_window_s(name)
+            settings.kafka_bootstrap,
+            batch_size=settings.batch_size,
+            batch_timeout_s=settings.batch_window_s(name),
+            in_flight=2,  # the engine decides the next batch while one is written (`streams.engine`)
         )
     else:
         raise ValueError(f"unknown runner {runner!r}: faust or kafka")

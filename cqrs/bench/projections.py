@@ -177,7 +177,7 @@ async def raw_consume_rate(settings: StreamsSettings, total: int) -> float:
 
 async def kafka_runner_rate(settings: StreamsSettings, name: str) -> float:
     worker = await ProjectionWorker.open(settings, name)
-    runner = KafkaRunner(settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=0.2)
+    runner = KafkaRunner(settings.kafka_bootstrap, batch_size=settings.batch_size, batch_timeout_s=0.2, in_flight=2)
     first: list[float] = []
     events = 0
 

@@ -114,7 +114,7 @@ async def _seed(settings: StreamsSettings, orders: int, projections: list[str]) 
 
     async def project(name: str) -> float:
         worker = await ProjectionWorker.open(settings, name)
-        runner = KafkaRunner(settings.kafka_bootstrap, batch_size=2000, batch_timeout_s=0.05, tick_s=0.2)
+        runner = KafkaRunner(settings.kafka_bootstrap, batch_size=2000, batch_timeout_s=0.05, tick_s=0.2, in_flight=2)
         started = time.perf_counter()
         try:
             await asyncio.wait_for(runner.consume(worker, stop=asyncio.Event(), until_caught_up=True), 3600)

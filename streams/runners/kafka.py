@@ -39,9 +39,11 @@ class KafkaRunner(Runner):
         batch_timeout_s: float,
         tick_s: float = 1.0,
         max_poll_interval_ms: int = 300_000,
-        in_flight: int = 2,
+        in_flight: int = 1,
     ) -> None:
-        """`in_flight`: batches handed over before the oldest must be durable (1: one at a time)."""
+        """`in_flight`: batches handed over before the oldest must be durable. 1, one at a time, unless the handler
+        orders overlapping batches itself, as the projection engine does (the webhook agent does not: it delivers
+        while it processes, and two batches at once would deliver an order's events out of order)."""
         self._in_flight = max(in_flight, 1)
         self._bootstrap = bootstrap
         self._max_poll_interval_ms = max_poll_interval_ms
