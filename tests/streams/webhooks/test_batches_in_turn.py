@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 
 from streams.records import Record
 from streams.runners import kafka
@@ -27,7 +28,7 @@ class _ScriptedConsumer:
 
     def __init__(self, **_: Any) -> None:
         self._next_offset = 0
-        self._partition = kafka.TopicPartition(TOPIC, 0)
+        self._partition = TopicPartition(TOPIC, 0)
 
     async def start(self) -> None: ...
 
