@@ -5,7 +5,7 @@ Both HTTP route styles (task-based and REST) end here, so a command behaves the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,15 @@ from writer.domain import (
     decide,
 )
 from writer.errors import CommandNotFound
-from writer.ports import Accepted, CommandRequest, CommandStore, IdempotencyClaim, Replayed
+from writer.ports import (
+    Accepted,
+    BatchCommandStore,
+    CommandRequest,
+    CommandStore,
+    Decider,
+    IdempotencyClaim,
+    Replayed,
+)
 from writer.security import authorize_command, may_read_command, require_visible
 
 COMMAND_NAMES: dict[type[OrderCommand], str] = {
@@ -71,6 +79,34 @@ class CommandHandler:
 
     async def handle(self, command: OrderCommand, context: CommandContext) -> Accepted | Replayed:
         """Accept `command` or raise why not (`DomainError`, `PermissionDenied`, `IdempotencyKeyReused`…)."""
+        request, decide_if_visible = self._prepare(command, context)
+        return await self._store.execute(request, decide_if_visible)
+
+    async def handle_many(
+        self, commands: Sequence[tuple[OrderCommand, CommandContext]]
+    ) -> list[Accepted | Replayed | Exception]:
+        """Each command as `handle` would run it after the ones before it, with an outcome of its own: an
+        exception in the list is that command's refusal, and undoes no other. A store that runs many commands
+        at once (`BatchCommandStore`) does it in a few transactions, any other one command at a time.
+
+        Raises only what stops them all at once (`StoreUnavailable` from a batch store: nothing of its transaction
+        was kept)."""
+        outcomes: list[Accepted | Replayed | Exception | None] = []
+        prepared: list[tuple[CommandRequest, Decider]] = []
+        for command, context in commands:
+            try:
+                prepared.append(self._prepare(command, context))
+                outcomes.append(None)  # filled in by the store below
+            except Exception as error:  # refused before the store: PermissionDenied
+                outcomes.append(error)
+        if isinstance(self._store, BatchCommandStore):
+            stored = iter(await self._store.execute_many(prepared))
+        else:
+            stored = iter([await _outcome_of(self._store.execute(request, decide)) for request, decide in prepared])
+        return [next(stored) if outcome is None else outcome for outcome in outcomes]
+
+    def _prepare(self, command: OrderCommand, context: CommandContext) -> tuple[CommandRequest, Decider]:
+        """Authorize `command` (stateless), then what the store needs to run it: the request and its decider."""
         authorize_command(context.principal, command)
         request = CommandRequest(
             command_id=context.command_id,
@@ -87,7 +123,7 @@ class CommandHandler:
                 require_visible(context.principal, state)
             return decide(state, command, now=self._clock())
 
-        return await self._store.execute(request, decide_if_visible)
+        return request, decide_if_visible
 
     async def outcome(self, command_id: UUID, principal: Principal) -> Mapping[str, Any]:
         """The stored outcome of an accepted command the caller may see, else `CommandNotFound`."""
@@ -95,3 +131,10 @@ class CommandHandler:
         if record is None or not may_read_command(principal, record.issued_by):
             raise CommandNotFound(str(command_id))
         return record.outcome
+
+
+async def _outcome_of(execution: Awaitable[Accepted | Replayed]) -> Accepted | Replayed | Exception:
+    try:
+        return await execution
+    except Exception as error:  # this command's own outcome: the ones before it are committed
+        return error

@@ -6,10 +6,10 @@ must meet is specified once, in `tests/writer/store_contract.py`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from writer.domain import Decision, Order
@@ -142,4 +142,20 @@ class CommandStore(Protocol):
 
     async def purge_expired_idempotency_keys(self) -> int:
         """Forget responses whose replay window has passed; return how many were removed."""
+        ...
+
+
+@runtime_checkable
+class BatchCommandStore(Protocol):
+    """A `CommandStore` that runs many commands in a few transactions (batch import) instead of one each."""
+
+    async def execute_many(
+        self, commands: Sequence[tuple[CommandRequest, Decider]]
+    ) -> list[Accepted | Replayed | Exception]:
+        """Every command as `execute` would run it after the ones before it (in this order), one outcome each:
+        an exception in the list (`DomainError`, `IdempotencyKeyReused`, …) is that command's refusal, it wrote
+        nothing and undid no other command's writes.
+
+        Raises `StoreUnavailable` (nothing written at all) if the database cannot be reached.
+        """
         ...

@@ -70,7 +70,7 @@ async def batch(
         correlation_id=request.state.correlation_id,
         idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    applier = BatchApplier(services.handler, context, concurrency=settings.batch_concurrency)
+    applier = BatchApplier(services.handler, context, lines_per_transaction=settings.batch_lines_per_transaction)
     lines = (parse_line(n, raw, max_line_bytes=settings.max_body_bytes) for n, raw in raw_lines)
     return _SlotHoldingResponse(
         _ndjson(applier.results(lines)), media_type=NDJSON, release=lambda: services.batches.release(principal.subject)

@@ -1,15 +1,19 @@
-"""Run the lines of a batch through the command handler: each line its own command (own transaction, own
-idempotency key), up to `concurrency` at once, lines on the same order in file order, results in input order."""
+"""Run the lines of a batch through the command handler, a chunk of lines at a time (`CommandHandler.handle_many`:
+with the Postgres store, one transaction per chunk), each line with its own idempotency key and its own outcome,
+lines in file order (so lines on the same order apply in file order), results in input order.
+
+A line's result is the one `POST /commands/<name>` would give for it after the lines before it: same status,
+problem or version. Results of a chunk are sent once it is committed: a result never reports what a later failure
+could still undo.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 from uuid import uuid4
 
@@ -22,7 +26,7 @@ from writer.api.problems import problem_for
 from writer.api.submit import accepted_response
 from writer.batch.lines import BadLine, CommandLine
 from writer.handlers import CommandContext, CommandHandler
-from writer.ports import Accepted, IdempotencyClaim
+from writer.ports import Accepted, IdempotencyClaim, Replayed
 
 log = structlog.get_logger("writer.batch")
 
@@ -36,45 +40,36 @@ class BatchContext:
 
 
 class BatchApplier:
-    def __init__(self, handler: CommandHandler, context: BatchContext, *, concurrency: int) -> None:
+    def __init__(self, handler: CommandHandler, context: BatchContext, *, lines_per_transaction: int) -> None:
         self._handler = handler
         self._context = context
-        self._concurrency = concurrency
+        self._chunk = lines_per_transaction
 
     async def results(self, lines: Iterable[CommandLine | BadLine]) -> AsyncIterator[dict[str, Any]]:
-        """One result document per line, in input order, as soon as it and all lines before it are settled."""
-        window: deque[asyncio.Task[dict[str, Any]]] = deque()
-        last_on_order: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        """One result document per line, in input order, a chunk at a time. If the client goes away, the chunk in
+        flight is rolled back (each chunk is atomic; a re-run of the file completes it)."""
+        for chunk in _chunks(iter(lines), self._chunk):
+            for result in await self._apply(chunk):
+                yield result
+
+    async def _apply(self, chunk: list[CommandLine | BadLine]) -> list[dict[str, Any]]:
+        commands = [line for line in chunk if isinstance(line, CommandLine)]
+        started = time.perf_counter()
+        outcomes: list[Accepted | Replayed | Exception]
         try:
-            for line in lines:
-                previous = None
-                if isinstance(line, CommandLine) and line.order_id is not None:
-                    previous = last_on_order.get(line.order_id)
-                task = asyncio.create_task(self._settle(line, after=previous))
-                if isinstance(line, CommandLine) and line.order_id is not None:
-                    last_on_order[line.order_id] = task
-                window.append(task)
-                if len(window) >= self._concurrency:
-                    yield await window.popleft()
-            while window:
-                yield await window.popleft()
-        finally:  # the client went away: stop what has not started (each line is atomic, a re-run completes it)
-            for task in window:
-                task.cancel()
-            for task in window:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            outcomes = await self._handler.handle_many([(line.command, self._context_of(line)) for line in commands])
+        except Exception as error:  # the store is unavailable: every command of the chunk failed alike
+            outcomes = [error] * len(commands)
+        elapsed = time.perf_counter() - started
+        by_line = {line.number: (line, outcome) for line, outcome in zip(commands, outcomes, strict=True)}
+        return [
+            _rejected(line.number, problem_for(line.error))
+            if isinstance(line, BadLine)
+            else _result(*by_line[line.number], elapsed)
+            for line in chunk
+        ]
 
-    async def _settle(
-        self, line: CommandLine | BadLine, *, after: asyncio.Task[dict[str, Any]] | None
-    ) -> dict[str, Any]:
-        if isinstance(line, BadLine):
-            return _rejected(line.number, problem_for(line.error))
-        if after is not None:
-            await asyncio.wait([after])  # the earlier line on this order, whatever its outcome
-        return await self._apply(line)
-
-    async def _apply(self, line: CommandLine) -> dict[str, Any]:
+    def _context_of(self, line: CommandLine) -> CommandContext:
         claim = IdempotencyClaim(
             scope=self._context.principal.subject,
             key=line.idempotency_key,
@@ -84,39 +79,45 @@ class BatchApplier:
             ttl_s=self._context.idempotency_ttl_s,
             respond=accepted_response,
         )
-        context = CommandContext(
+        return CommandContext(
             principal=self._context.principal,
             command_id=uuid4(),
             correlation_id=self._context.correlation_id,
             idempotency=claim,
         )
-        started = time.perf_counter()
-        try:
-            outcome = await self._handler.handle(line.command, context)
-        except Exception as error:
-            problem = problem_for(error)
-            metrics.record_command(line.name, problem.slug, time.perf_counter() - started)
-            if problem.status >= 500:
-                log.error("batch.line_failed", line=line.number, problem=problem.slug, exc_info=error)
-            return _rejected(line.number, problem)
-        elapsed = time.perf_counter() - started
-        if isinstance(outcome, Accepted):
-            metrics.record_command(line.name, "accepted", elapsed)
-            for event in outcome.events:
-                metrics.EVENTS_STORED.labels(event.event_type).inc()
-            return _accepted(line.number, json.loads(accepted_response(outcome).body), replayed=False)
-        metrics.record_command(line.name, "replayed", elapsed)
-        return _accepted(line.number, json.loads(outcome.response.body), replayed=True)
 
 
-def _accepted(number: int, response: dict[str, Any], *, replayed: bool) -> dict[str, Any]:
+def _chunks(lines: Iterator[CommandLine | BadLine], size: int) -> Iterator[list[CommandLine | BadLine]]:
+    while chunk := list(islice(lines, size)):
+        yield chunk
+
+
+def _result(line: CommandLine, outcome: Accepted | Replayed | Exception, elapsed: float) -> dict[str, Any]:
+    """The line's result document, counted in the metrics like a single command (its latency: its chunk's)."""
+    if isinstance(outcome, Exception):
+        problem = problem_for(outcome)
+        metrics.record_command(line.name, problem.slug, elapsed)
+        if problem.status >= 500:
+            log.error("batch.line_failed", line=line.number, problem=problem.slug, exc_info=outcome)
+        return _rejected(line.number, problem)
+    if isinstance(outcome, Accepted):
+        metrics.record_command(line.name, "accepted", elapsed)
+        for event in outcome.events:
+            metrics.EVENTS_STORED.labels(event.event_type).inc()
+        return _accepted(line.number, str(outcome.command_id), outcome.aggregate_id, outcome.version, replayed=False)
+    metrics.record_command(line.name, "replayed", elapsed)
+    response = json.loads(outcome.response.body)
+    return _accepted(line.number, response["commandId"], response["aggregateId"], response["version"], replayed=True)
+
+
+def _accepted(number: int, command_id: str, aggregate_id: str, version: int, *, replayed: bool) -> dict[str, Any]:
     return {
         "line": number,
         "status": 202,
         "outcome": "replayed" if replayed else "accepted",
-        "commandId": response["commandId"],
-        "aggregateId": response["aggregateId"],
-        "version": response["version"],
+        "commandId": command_id,
+        "aggregateId": aggregate_id,
+        "version": version,
     }
 
 

@@ -1,5 +1,5 @@
-"""How many batches one caller runs at once: each holds a body of up to `batch_max_body_bytes` in memory and up to
-`batch_concurrency` commands in flight, so a single subject must not fill the writer with them.
+"""How many batches one caller runs at once: each holds a body of up to `batch_max_body_bytes` in memory and a
+transaction of up to `batch_lines_per_transaction` commands, so a single subject must not fill the writer with them.
 
 Counted per writer process (each uvicorn worker has its own count): with N workers a subject may run up to N times
 the limit, which still bounds what one caller can take of each process.

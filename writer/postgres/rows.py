@@ -1,4 +1,5 @@
-"""Order state ⇄ `orders` row. Lines and the address are jsonb documents (`schemas.documents`)."""
+"""Order state ⇄ `orders` row, and the parameters of a command's other rows. Lines and the address are jsonb
+documents (`schemas.documents`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from psycopg.types.json import Jsonb
 from schemas.documents import address_document, address_from_document, line_document
 from schemas.events import OrderStatus
 from writer.domain import Order, OrderLine
+from writer.ports import Accepted, CommandRequest, IdempotencyClaim, StoredResponse
 
 ORDER_COLUMNS = "customer_id, status, currency, items, version, created_at, updated_at, shipping_address"
 """The columns `order_from_row` reads, in its order."""
@@ -45,6 +47,38 @@ def order_params(order: Order) -> dict[str, Any]:
         "created_at": order.created_at,
         "updated_at": order.updated_at,
         "shipping_address": None if order.shipping_address is None else Jsonb(address_document(order.shipping_address)),
+    }
+
+
+def command_params(request: CommandRequest, accepted: Accepted) -> dict[str, Any]:
+    return {
+        "command_id": request.command_id,
+        "command_name": request.command_name,
+        "aggregate_id": request.aggregate_id,
+        "issued_by": request.issued_by,
+        "correlation_id": request.correlation_id,
+        "outcome": Jsonb(accepted.outcome()),
+    }
+
+
+def response_params(
+    claim: IdempotencyClaim | None, accepted: Accepted, response: StoredResponse | None = None
+) -> dict[str, Any]:
+    """The response to keep under the idempotency key (`response` if rendered already); all NULL (nothing kept)
+    without a key."""
+    if claim is None:
+        return dict.fromkeys(
+            ("scope", "key", "fingerprint", "response_status", "response_headers", "response_body", "ttl_s")
+        )
+    response = response or claim.respond(accepted)
+    return {
+        "scope": claim.scope,
+        "key": claim.key,
+        "fingerprint": claim.fingerprint,
+        "response_status": response.status,
+        "response_headers": Jsonb(dict(response.headers)),
+        "response_body": response.body,
+        "ttl_s": claim.ttl_s,
     }
 
 

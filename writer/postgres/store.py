@@ -2,7 +2,8 @@
 
 A command costs BEGIN, the order's row lock, one statement for every write, COMMIT (plus two statements with
 an Idempotency-Key); a create without a key is a single statement, which is its own transaction. Writes are
-one statement of data-modifying CTEs, and a trigger deletes the outbox rows again.
+one statement of data-modifying CTEs, and a trigger deletes the outbox rows again. A batch of commands
+(`execute_many`, the batch import) shares one transaction and its statements (`writer.postgres.batch`).
 
 Why not pipeline mode: on a local database the bound is client CPU, not latency, and in asyncio every
 pipelined statement still costs the driver a poll and a flush; measured, plain sequential statements used
@@ -11,14 +12,15 @@ pipelined statement still costs the driver a poll and a flush; measured, plain s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
+import structlog
+from prometheus_client import Counter
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from writer import ports
@@ -27,8 +29,16 @@ from writer.domain import Decision, Order, OrderAlreadyExists, evolve
 from writer.errors import IdempotencyKeyReused, StoreUnavailable
 from writer.outbox import OutboxRow
 from writer.postgres import sql
-from writer.postgres.rows import order_from_row, order_params
+from writer.postgres.batch import run_batch
+from writer.postgres.rows import command_params, order_from_row, order_params, response_params
 from writer.postgres.slot_guard import SlotGuard
+
+log = structlog.get_logger("writer.store")
+
+BATCH_FALLBACKS = Counter(
+    "writer_batch_fallbacks_total",
+    "Batches a concurrent writer made fail as a whole (deadlock, duplicate id), then run one command at a time.",
+)
 
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 Connection = AsyncConnection[TupleRow]
@@ -79,11 +89,30 @@ class PostgresCommandStore:
         params = {
             **order_params(evolve(state, decision)),
             **_outbox_params(rows),
-            **_command_params(request, accepted),
-            **_response_params(request.idempotency, accepted),
+            **command_params(request, accepted),
+            **response_params(request.idempotency, accepted),
         }
         await conn.execute(sql.SAVE_CREATED if state is None else sql.SAVE_CHANGED, params)
         return accepted
+
+    async def execute_many(
+        self, commands: Sequence[tuple[ports.CommandRequest, ports.Decider]]
+    ) -> list[ports.Accepted | ports.Replayed | Exception]:
+        """All of `commands` in one transaction (`writer.postgres.batch`); if a concurrent writer makes it fail as a
+        whole (a deadlock, an order id inserted meanwhile), one transaction each, so each still gets its outcome."""
+        if not commands:
+            return []
+        if self._slot_guard is not None:
+            self._slot_guard.check()
+        try:
+            async with self._pool.connection() as conn:
+                return await run_batch(conn, commands, self._new_event_id)
+        except (psycopg.errors.IntegrityError, psycopg.errors.TransactionRollback) as error:
+            BATCH_FALLBACKS.inc()
+            log.warning("batch.one_by_one", commands=len(commands), reason=type(error).__name__)
+        except (PoolTimeout, psycopg.OperationalError) as error:
+            raise StoreUnavailable(f"the write model is unavailable: {error}") from error
+        return [await _outcome_of(self.execute(request, decide)) for request, decide in commands]
 
     async def find_command(self, command_id: UUID) -> ports.CommandRecord | None:
         try:
@@ -128,6 +157,15 @@ async def _lock_order(conn: Connection, order_id: str) -> Order | None:
     return None if row is None else order_from_row(order_id, row)
 
 
+async def _outcome_of(
+    execution: Awaitable[ports.Accepted | ports.Replayed],
+) -> ports.Accepted | ports.Replayed | Exception:
+    try:
+        return await execution
+    except Exception as error:  # this command's own outcome: the ones before it are committed
+        return error
+
+
 def _outbox_params(rows: list[OutboxRow]) -> dict[str, Any]:
     """Columns that differ per event go as arrays (unnest); the rest are the same for every event."""
     first = rows[0].envelope
@@ -138,33 +176,4 @@ def _outbox_params(rows: list[OutboxRow]) -> dict[str, Any]:
         "event_types": [row.envelope.event_type for row in rows],
         "payloads": [row.payload for row in rows],
         "sequences": [row.envelope.sequence for row in rows],
-    }
-
-
-def _command_params(request: ports.CommandRequest, accepted: ports.Accepted) -> dict[str, Any]:
-    return {
-        "command_id": request.command_id,
-        "command_name": request.command_name,
-        "aggregate_id": request.aggregate_id,
-        "issued_by": request.issued_by,
-        "correlation_id": request.correlation_id,
-        "outcome": Jsonb(accepted.outcome()),
-    }
-
-
-def _response_params(claim: ports.IdempotencyClaim | None, accepted: ports.Accepted) -> dict[str, Any]:
-    """The response to keep under the idempotency key; all NULL (nothing kept) without a key."""
-    if claim is None:
-        return dict.fromkeys(
-            ("scope", "key", "fingerprint", "response_status", "response_headers", "response_body", "ttl_s")
-        )
-    response = claim.respond(accepted)
-    return {
-        "scope": claim.scope,
-        "key": claim.key,
-        "fingerprint": claim.fingerprint,
-        "response_status": response.status,
-        "response_headers": Jsonb(dict(response.headers)),
-        "response_body": response.body,
-        "ttl_s": claim.ttl_s,
     }
