@@ -9,6 +9,7 @@ UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
 	$(UV) sync --frozen
+	$(UV) run python -m writer.grpc  # the gRPC stubs generated from schemas/proto (git-ignored)
 	$(UV) run cqrs stack install
 
 demo: setup

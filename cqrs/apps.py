@@ -59,6 +59,7 @@ class WriterApi(Service):
             "CQRS_WRITER_DATABASE_URL": self.database_url.replace("postgres@", "cqrs_writer@", 1),  # its own role
             "CQRS_WRITER_HOST": "127.0.0.1",
             "CQRS_WRITER_WORKERS": "2",
+            "CQRS_WRITER_GRPC_PORT": str(self.settings.ports.writer_grpc),  # the same commands over gRPC
             **DEV_TOKENS,
         }
 

@@ -39,6 +39,8 @@ class Ports(BaseSettings):
     elasticsearch_transport: int = 59300
     clickhouse: int = 58123
     writer: int = 58001
+    writer_grpc: int = 58051
+    """The writer's gRPC command API (the same process as `writer`)."""
     readapi: int = 58002
     streams: int = 59400
     """Prometheus port of the first projection worker; the others follow (+1, +2)."""

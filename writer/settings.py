@@ -44,9 +44,7 @@ class WriterSettings(ServiceSettings):
     batch_max_body_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="limit of one POST /commands/batch body (~150k typical lines)"
     )
-    batch_lines_per_transaction: int = Field(
-        500, ge=1, description="lines of a batch applied in one transaction (each line keeps its own outcome)"
-    )
+    batch_concurrency: int = Field(8, ge=1, description="lines of one batch applied at the same time")
     batch_max_lines: int = Field(200_000, ge=1, description="command lines of one batch; more get 422")
     batch_max_per_subject: int = Field(
         2, ge=1, description="batches one subject runs at once per worker; more get 429 with Retry-After"
@@ -59,6 +57,14 @@ class WriterSettings(ServiceSettings):
     relay_slot_poll_interval_s: float = Field(1.0, gt=0, description="how often the slot's retention is read")
 
     port: Port = 8001
+    grpc_enabled: bool = Field(True, description="serve the gRPC command API (writer/grpc) beside HTTP")
+    grpc_port: int = Field(
+        50051,
+        ge=0,
+        le=65535,
+        description="port of the gRPC command API on `host`; 0: any free one (tests). Every worker process listens on"
+        " it (SO_REUSEPORT, gRPC's default), as they share the HTTP port",
+    )
 
 
 @lru_cache(maxsize=1)

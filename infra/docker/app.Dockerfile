@@ -13,4 +13,6 @@ COPY schemas schemas
 COPY infra infra
 # Runtime dependencies only: no test tools, no benchmark plotting.
 RUN uv sync --frozen --no-dev --no-group bench
+# The gRPC stubs from schemas/proto (generated, not committed).
+RUN uv run --no-sync python -m writer.grpc
 ENV PATH="/app/.venv/bin:${PATH}"

@@ -24,6 +24,7 @@ from writer.api import health, routes_batch, routes_commands, routes_rest
 from writer.api.openapi import document_problems
 from writer.api.problems import install_problem_handlers
 from writer.api.services import Services
+from writer.grpc.server import serving as grpc_serving
 from writer.handlers import CommandHandler, utc_now
 from writer.ports import CommandStore
 from writer.postgres import PostgresCommandStore, SlotGuard, create_pool
@@ -108,6 +109,9 @@ def _lifespan(
             )
             purge = asyncio.create_task(_purge_expired_keys(store, settings.idempotency_purge_interval_s))
             stack.push_async_callback(_stop, purge)
+            if settings.grpc_enabled:  # the same commands over gRPC, on the same services (writer/grpc)
+                grpc = grpc_serving(app.state.services, host=settings.host, port=settings.grpc_port)
+                app.state.grpc_port = await stack.enter_async_context(grpc)
             for hook in hooks:
                 await stack.enter_async_context(hook(app))
             yield

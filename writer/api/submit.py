@@ -21,7 +21,7 @@ from writer.api.auth import CurrentPrincipal
 from writer.api.problems import problem_for
 from writer.api.services import Services, get_services
 from writer.domain import OrderCommand
-from writer.handlers import COMMAND_NAMES, CommandContext
+from writer.handlers import COMMAND_NAMES, CommandContext, CommandHandler
 from writer.ports import Accepted, IdempotencyClaim, Replayed, StoredResponse, iso_timestamp
 
 log = structlog.get_logger("writer.commands")
@@ -78,36 +78,10 @@ class CommandCall:
             idempotency=self._claim(body),
         )
         name = COMMAND_NAMES[type(command)]
-        with structlog.contextvars.bound_contextvars(causationId=str(command_id), command=name):
-            started = time.perf_counter()
-            outcome = await self._handle(name, command, context, started)
-            elapsed = time.perf_counter() - started
-            if isinstance(outcome, Replayed):
-                metrics.record_command(name, "replayed", elapsed)
-                log.info("command.replayed", idempotencyKey=self.idempotency_key)
-                return _http(outcome.response, replayed=True)
-            metrics.record_command(name, "accepted", elapsed)
-            for event in outcome.events:
-                metrics.EVENTS_STORED.labels(event.event_type).inc()
-            log.info("command.accepted", aggregateId=outcome.aggregate_id, version=outcome.version,
-                     durationMs=round(elapsed * 1000, 2))  # fmt: skip
-            return _http(accepted_response(outcome), replayed=False)
-
-    async def _handle(
-        self, name: str, command: OrderCommand, context: CommandContext, started: float
-    ) -> Accepted | Replayed:
-        """The handler call, counted in flight; a refusal is measured under its problem's slug."""
-        metrics.COMMANDS_IN_FLIGHT.inc()
-        try:
-            return await self.services.handler.handle(command, context)
-        except Exception as error:
-            problem = problem_for(error)
-            metrics.record_command(name, problem.slug, time.perf_counter() - started)
-            if problem.status < 500:
-                log.info("command.rejected", problem=problem.slug, status=problem.status)
-            raise
-        finally:
-            metrics.COMMANDS_IN_FLIGHT.dec()
+        outcome = await run_command(self.services.handler, name, command, context, idempotency_key=self.idempotency_key)
+        if isinstance(outcome, Replayed):
+            return _http(outcome.response, replayed=True)
+        return _http(accepted_response(outcome), replayed=False)
 
     def _claim(self, body: BaseModel | None) -> IdempotencyClaim | None:
         if self.idempotency_key is None:
@@ -119,6 +93,38 @@ class CommandCall:
             ttl_s=self.services.settings.idempotency_ttl_s,
             respond=accepted_response,
         )
+
+
+async def run_command(
+    handler: CommandHandler, name: str, command: OrderCommand, context: CommandContext, *, idempotency_key: str | None
+) -> Accepted | Replayed:
+    """The handler call of one command request, whichever transport brought it (HTTP here, `writer.grpc`): counted
+    in flight, measured and logged under its outcome (accepted, replayed, or a refusal's problem slug); a refusal
+    propagates to the transport's error mapping."""
+    with structlog.contextvars.bound_contextvars(causationId=str(context.command_id), command=name):
+        started = time.perf_counter()
+        metrics.COMMANDS_IN_FLIGHT.inc()
+        try:
+            outcome = await handler.handle(command, context)
+        except Exception as error:
+            problem = problem_for(error)
+            metrics.record_command(name, problem.slug, time.perf_counter() - started)
+            if problem.status < 500:
+                log.info("command.rejected", problem=problem.slug, status=problem.status)
+            raise
+        finally:
+            metrics.COMMANDS_IN_FLIGHT.dec()
+        elapsed = time.perf_counter() - started
+        if isinstance(outcome, Replayed):
+            metrics.record_command(name, "replayed", elapsed)
+            log.info("command.replayed", idempotencyKey=idempotency_key)
+            return outcome
+        metrics.record_command(name, "accepted", elapsed)
+        for event in outcome.events:
+            metrics.EVENTS_STORED.labels(event.event_type).inc()
+        log.info("command.accepted", aggregateId=outcome.aggregate_id, version=outcome.version,
+                 durationMs=round(elapsed * 1000, 2))  # fmt: skip
+        return outcome
 
 
 async def command_call(
