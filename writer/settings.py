@@ -44,7 +44,9 @@ class WriterSettings(ServiceSettings):
     batch_max_body_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="limit of one POST /commands/batch body (~150k typical lines)"
     )
-    batch_concurrency: int = Field(8, ge=1, description="lines of one batch applied at the same time")
+    batch_lines_per_transaction: int = Field(
+        500, ge=1, description="lines of a batch applied in one transaction (each line keeps its own outcome)"
+    )
     batch_max_lines: int = Field(200_000, ge=1, description="command lines of one batch; more get 422")
     batch_max_per_subject: int = Field(
         2, ge=1, description="batches one subject runs at once per worker; more get 429 with Retry-After"
