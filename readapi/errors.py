@@ -49,3 +49,11 @@ class StoreUnavailable(ReadApiError):
     def __init__(self, store: str, reason: str) -> None:
         super().__init__(f"{store}: {reason}")
         self.store = store
+
+
+class PartsMissing(ReadApiError):
+    """A composed answer asked complete (`require=all`) lacks parts whose stores cannot answer; the client may retry."""
+
+    def __init__(self, parts: Sequence[str], stores: Sequence[str]) -> None:
+        super().__init__(f"missing part(s) {', '.join(parts)}: {', '.join(sorted(set(stores)))} cannot answer")
+        self.parts, self.stores = tuple(parts), tuple(stores)

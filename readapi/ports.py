@@ -46,6 +46,13 @@ class Analytics(Protocol):
     async def top_skus(self, days: DateRange, currency: str | None, limit: int) -> Page[Document]:
         """SKUs by net units sold in orders created in `days` (cancellations and removals subtracted)."""
 
+    async def customer_totals(self, customer_id: str) -> list[Document]:
+        """One customer's lifetime figures per currency: `orders` and `revenue` of the orders not cancelled, and
+        `cancelled` (how many were), from every order's latest state."""
+
+    async def customer_top_skus(self, customer_id: str, limit: int) -> list[Document]:
+        """One customer's SKUs by net units (as `top_skus`, over their orders only)."""
+
 
 class OrderSummaries(Protocol):
     """The sync projection in the write model (`order_summary`), updated in the command's own transaction."""

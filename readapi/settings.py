@@ -59,6 +59,10 @@ class ReadApiSettings(ServiceSettings):
         1_000, ge=0, description="lists count matching orders exactly up to this many; beyond, `total` is an estimate"
     )
 
+    overview_part_timeout_s: float = Field(
+        2.0, gt=0, description="each part of a composed answer (customer overview); a slower part is left out"
+    )
+
     port: Port = 58002
 
 

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from readapi.api import health, routes_analytics, routes_orders, routes_search
+from readapi.api import health, routes_analytics, routes_customers, routes_orders, routes_search
 from readapi.api.metrics import REQUEST_LATENCY
 from readapi.api.openapi import document_problems
 from readapi.api.problems import install_problem_handlers
@@ -51,6 +51,7 @@ def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
     app.include_router(routes_search.router)  # before /orders/{orderId}
     app.include_router(routes_orders.router)
     app.include_router(routes_analytics.router)
+    app.include_router(routes_customers.router)
     app.include_router(health.router)
     include_metrics(app, settings)
     install_problem_handlers(app)

@@ -21,3 +21,8 @@ def _pagination(page: PageInfo) -> dict[str, object]:
     if page.cursor is not None or page.estimated:
         shown |= {"totalIsEstimate": page.estimated, "cursor": page.cursor}
     return shown
+
+
+def composed(data: dict[str, object], meta: dict[str, object]) -> Response:
+    """A composed answer (one resource, no pagination) whose `meta` carries more than one view's freshness."""
+    return Response(dumps({"data": data, "pagination": None, "meta": meta}), media_type="application/json")

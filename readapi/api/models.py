@@ -7,7 +7,7 @@ the contract rather than the serializer; the schemathesis test checks every answ
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -152,3 +152,46 @@ class DailyRevenueAnswer(Envelope[list[DailyRevenue]]):
 
 class TopSkusAnswer(Envelope[list[TopSku]]):
     """SKUs by net units."""
+
+
+class CurrencyTotals(ApiModel):
+    currency: Currency
+    orders: int = Field(ge=0, description="orders not cancelled")
+    revenue: Money = Field(description="sum of the totals of the orders not cancelled")
+    cancelled: int = Field(ge=0, description="orders cancelled")
+
+
+class CustomerOverview(ApiModel):
+    """A null part could not be read (its `meta.parts` entry says why)."""
+
+    customer_id: str
+    recent_orders: list[OrderSummary] | None = Field(description="newest first (the list read model)")
+    open_orders: int | None = Field(ge=0, description="orders pending or confirmed (the list read model)")
+    lifetime_totals: list[CurrencyTotals] | None = Field(description="per currency (analytics)")
+    top_skus: list[TopSku] | None = Field(description="the customer's SKUs by net units (analytics)")
+
+
+class PartError(ApiModel):
+    reason: Literal["timeout", "unavailable"]
+    detail: str = Field(description="which store, and what went wrong")
+
+
+class PartMeta(ApiModel):
+    source: Literal["readdb", "clickhouse"] = Field(description="the read store the part came from")
+    version: int | None = Field(description="the position (events applied) of the part's projection")
+    last_updated: datetime | None = Field(description="the time of the newest event the part's projection applied")
+    stale: bool
+    error: PartError | None = Field(None, description="present when the part is missing (its data is null)")
+
+
+class OverviewMeta(Meta):
+    partial: bool = Field(description="some part is missing: see `parts`")
+    parts: dict[str, PartMeta] = Field(description="per part: where it came from and how fresh it is")
+
+
+class CustomerOverviewAnswer(ApiModel):
+    """One customer's overview, composed from several read models fetched concurrently."""
+
+    data: CustomerOverview
+    pagination: None = Field(description="always null")
+    meta: OverviewMeta

@@ -3,9 +3,18 @@ with the writer (bad tokens, roles, FastAPI's validation, unknown routes) by the
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import FastAPI
 
-from readapi.errors import InvalidQuery, OrderNotVisible, ReadApiError, StoreUnavailable, UnsupportedConsistency
+from readapi.errors import (
+    InvalidQuery,
+    OrderNotVisible,
+    PartsMissing,
+    ReadApiError,
+    StoreUnavailable,
+    UnsupportedConsistency,
+)
 from servicekit import problems as kit
 from servicekit.problems import Problem, store_unavailable_problem, validation_problem
 
@@ -34,5 +43,8 @@ def readapi_problem(error: Exception) -> Problem | None:
             return Problem(status=404, slug="order-not-found", title="No such order", detail=str(error))
         case StoreUnavailable():
             return store_unavailable_problem(f"the {error.store} read model cannot answer right now; retry shortly")
+        case PartsMissing():
+            unavailable = store_unavailable_problem(f"{error}; retry shortly, or ask without require=all")
+            return replace(unavailable, extensions={"missingParts": list(error.parts)})
         case _:
             return None

@@ -18,7 +18,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from readapi.ports import Document
 from readapi.queries import DateRange, Page
 from readapi.stores.guard import guarded
-from streams.contract import DAILY, FACTS, SKUS
+from streams.contract import DAILY, FACTS, LATEST, SKUS
 from streams.settings import StreamsSettings
 
 STORE = "clickhouse"
@@ -97,6 +97,30 @@ class ClickHouseAnalytics:
                 f"FROM {self._db}.{FACTS} ARRAY JOIN delta_skus AS sku, delta_quantities AS delta_quantity, "
                 f"delta_revenue AS delta_amount {where} GROUP BY sku, currency"
             )
+        return await self._ranked_skus(per_currency, parameters, limit)
+
+    async def customer_totals(self, customer_id: str) -> list[Document]:
+        rows = await self._rows(
+            f"SELECT currency, countIf(status != '{_CANCELLED}') AS orders, "
+            f"sumIf(total, status != '{_CANCELLED}') AS revenue, countIf(status = '{_CANCELLED}') AS cancelled "
+            f"FROM {self._db}.{LATEST} WHERE customer_id = {{customer:String}} GROUP BY currency ORDER BY currency",
+            {"customer": customer_id},
+        )
+        return [
+            {"currency": currency, "orders": int(orders), "revenue": _money(revenue), "cancelled": int(cancelled)}
+            for currency, orders, revenue, cancelled in rows
+        ]
+
+    async def customer_top_skus(self, customer_id: str, limit: int) -> list[Document]:
+        per_currency = (
+            "SELECT sku, currency, sum(delta_quantity) AS quantity, sum(delta_amount) AS revenue "
+            f"FROM {self._db}.{FACTS} ARRAY JOIN delta_skus AS sku, delta_quantities AS delta_quantity, "
+            "delta_revenue AS delta_amount WHERE customer_id = {customer:String} GROUP BY sku, currency"
+        )
+        return (await self._ranked_skus(per_currency, {"customer": customer_id}, limit)).items
+
+    async def _ranked_skus(self, per_currency: str, parameters: dict[str, Any], limit: int) -> Page[Document]:
+        """SKUs of `per_currency` (sku, currency, quantity, revenue rows) by net units, then sku; sold ones only."""
         rows = await self._rows(
             "SELECT sku, units, by_currency, count() OVER () AS skus FROM ("
             "SELECT sku, sum(quantity) AS units, groupArray((currency, toDecimal128(revenue, 2))) AS by_currency "

@@ -289,10 +289,32 @@ class InMemoryAnalytics:
         return rows
 
     async def top_skus(self, days: DateRange, currency: str | None, limit: int) -> Page[Document]:
+        return self._ranked_skus([order for order in self._models.orders() if _within(order, days, currency)], limit)
+
+    async def customer_totals(self, customer_id: str) -> list[Document]:
+        per_currency: dict[str, list[_Order]] = defaultdict(list)
+        for order in self._models.orders():
+            if order.customer_id == customer_id:
+                per_currency[order.currency].append(order)
+        return [
+            {
+                "currency": currency,
+                "orders": sum(order.status != _CANCELLED for order in orders),
+                "revenue": money_text(sum((o.total for o in orders if o.status != _CANCELLED), Decimal(0))),
+                "cancelled": sum(order.status == _CANCELLED for order in orders),
+            }
+            for currency, orders in sorted(per_currency.items())
+        ]
+
+    async def customer_top_skus(self, customer_id: str, limit: int) -> list[Document]:
+        return self._ranked_skus([o for o in self._models.orders() if o.customer_id == customer_id], limit).items
+
+    @staticmethod
+    def _ranked_skus(orders: list[_Order], limit: int) -> Page[Document]:
         units: dict[str, int] = defaultdict(int)
         revenue: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for order in self._models.orders():
-            if order.status == _CANCELLED or not _within(order, days, currency):
+        for order in orders:
+            if order.status == _CANCELLED:
                 continue  # a cancellation takes back every unit of the order
             for line in order.items:
                 units[line.sku] += line.quantity
