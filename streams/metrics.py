@@ -20,6 +20,11 @@ FLUSH_SECONDS = Histogram(
 )  # fmt: skip
 FLUSH_FAILURES = Counter("streams_flush_failures_total", "Failed flush attempts (each is retried)", ["projection"])
 LAG_EVENTS = Gauge("streams_consumer_lag_events", "Events in the topic not yet applied", ["projection", "partition"])
+LAG_SECONDS = Gauge(
+    "streams_consumer_lag_seconds",
+    "How old the newest applied event is on partitions with a backlog (0 when caught up): how far behind in time",
+    ["projection"],
+)
 FRESHNESS_SECONDS = Gauge(
     "streams_freshness_seconds", "Age of the newest applied event when it was applied (end-to-end)", ["projection"]
 )

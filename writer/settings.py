@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from infra.slot_retention import DEFAULT_MIN_SAFE_FRACTION
+from schemas.read_models import DLQ_PREFIX, EVENTS_TOPIC, MIRROR_PREFIX
 from servicekit.settings import Port, ServiceSettings, stack_database_url
 
 
@@ -57,6 +58,36 @@ class WriterSettings(ServiceSettings):
         DEFAULT_MIN_SAFE_FRACTION, ge=0, lt=1, description="503 once less of max_slot_wal_keep_size is left"
     )
     relay_slot_poll_interval_s: float = Field(1.0, gt=0, description="how often the slot's retention is read")
+    relay_connect_url: str = Field(
+        "", description="Kafka Connect's REST API: the relay connector's state is exported as gauges ('' turns it off)"
+    )
+    relay_connector: str = Field("orders-outbox", description="the relay's Debezium connector in Kafka Connect")
+    relay_connect_poll_interval_s: float = Field(5.0, gt=0, description="how often the connector's state is read")
+
+    # The command trace (`GET /commands/{commandId}`, writer/trace): where a command's events are. It reads the
+    # projections' checkpoint mirror in Redis and the event and dead-letter topics in Kafka, nothing else of the read
+    # side: no read-store credentials at all (docs/security.md). Clients connect on the first trace, not at start-up.
+    trace_redis_url: str = Field(
+        default_factory=lambda: _stack_url("redis", "redis://127.0.0.1:{port}/0"),
+        description="Redis holding the projections' checkpoint mirror (read only: GET, HGET, SUBSCRIBE)",
+    )
+    trace_mirror_prefix: str = Field(MIRROR_PREFIX, description="the workers' `CQRS_STREAMS_REDIS_PREFIX`")
+    trace_kafka_bootstrap: str = Field(
+        default_factory=lambda: _stack_url("kafka", "127.0.0.1:{port}"),
+        description="Kafka, to find a command's events in the event topic and its parked events in the DLQ topics",
+    )
+    trace_events_topic: str = Field(EVENTS_TOPIC, description="the topic the relay writes (`CQRS_STREAMS_TOPIC`)")
+    trace_dlq_prefix: str = Field(DLQ_PREFIX, description="the workers' `CQRS_STREAMS_DLQ_PREFIX`")
+    trace_wait_default_s: float = Field(5.0, gt=0, description="how long `?wait=applied` waits without a `timeout`")
+    trace_wait_max_s: float = Field(30.0, gt=0, description="the largest `timeout` a `?wait=applied` may ask for")
+    trace_max_waiters: int = Field(100, ge=1, description="traces waiting at once per process; beyond it 503")
+    trace_timeout_s: float = Field(3.0, gt=0, description="bound of each Kafka or Redis lookup of one trace")
+    relay_ready_connect_url: str = Field(
+        "",
+        description="Kafka Connect's REST API: readiness (`/health/ready`) then also asks whether the relay connector"
+        " and its task run and its slot is streamed ('' leaves the relay out of readiness)",
+    )
+    relay_ready_connector: str = Field("orders-outbox", description="the relay's connector, as readiness names it")
 
     port: Port = 8001
     grpc_enabled: bool = Field(True, description="serve the gRPC command API (writer/grpc) beside HTTP")
@@ -67,6 +98,13 @@ class WriterSettings(ServiceSettings):
         description="port of the gRPC command API on `host`; 0: any free one (tests). Every worker process listens on"
         " it (SO_REUSEPORT, gRPC's default), as they share the HTTP port",
     )
+
+
+def _stack_url(service: str, template: str) -> str:
+    """A service of the native stack (`cqrs stack up`): the defaults that work on a developer machine."""
+    from infra.settings import stack_settings
+
+    return template.format(port=getattr(stack_settings().ports, service))
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import versions
-from infra.install import cached, require_tool, run_step
+from infra.install import go_install
 from infra.settings import stack_settings
 
 MODULE = "github.com/tsenart/vegeta/v12"
@@ -28,14 +28,7 @@ MODULE = "github.com/tsenart/vegeta/v12"
 
 def vegeta_binary() -> Path:
     """The pinned vegeta binary, built on first use (`go install`, checksums from the module's go.sum)."""
-    home = stack_settings().cache_dir / f"vegeta-{versions.VEGETA}"
-
-    def build(out: Path) -> None:
-        go = require_tool("go", "vegeta", "install Go 1.22+ (https://go.dev/doc/install) and rerun")
-        run_step("vegeta", [go, "install", f"{MODULE}@{versions.VEGETA}"], "see the Go error above",
-             env={"GOBIN": str(out / "bin"), "CGO_ENABLED": "0"})  # fmt: skip
-
-    return cached(home, build) / "bin" / "vegeta"
+    return go_install("vegeta", MODULE, versions.VEGETA, stack_settings().cache_dir)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,19 +17,23 @@ from fastapi import APIRouter, FastAPI
 
 from servicekit.exposure import docs_options, include_metrics
 from servicekit.logs import configure_logging
+from servicekit.metrics import RequestMetricsMiddleware
 from servicekit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
 from servicekit.problems import ProblemMapper
 from servicekit.tokens import TokenVerifier
 from writer.api import health, routes_batch, routes_commands, routes_rest
+from writer.api.metrics import REQUEST_LATENCY
 from writer.api.openapi import document_problems
 from writer.api.problems import install_problem_handlers
 from writer.api.services import Services
+from writer.connect_watch import ConnectWatch
 from writer.grpc.server import serving as grpc_serving
 from writer.handlers import CommandHandler, utc_now
 from writer.ports import CommandStore
 from writer.postgres import PostgresCommandStore, SlotGuard, create_pool
 from writer.postgres.store import Pool
 from writer.settings import WriterSettings, writer_settings
+from writer.trace.tracer import tracing
 
 log = structlog.get_logger("writer.app")
 
@@ -85,6 +89,7 @@ def create_app(
         limits={routes_batch.BATCH_PATH: settings.batch_max_body_bytes},
     )
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(RequestMetricsMiddleware, histogram=REQUEST_LATENCY)  # outermost: times 413s and 503s too
     document_problems(app)
     return app
 
@@ -101,6 +106,7 @@ def _lifespan(
                 await pool.open()
                 stack.push_async_callback(pool.close)
                 store = PostgresCommandStore(pool, slot_guard=await _start_slot_guard(settings, pool, stack))
+                app.state.tracer, app.state.relay = await stack.enter_async_context(tracing(settings, pool))
             app.state.services = Services(
                 settings=settings,
                 store=store,
@@ -109,6 +115,13 @@ def _lifespan(
             )
             purge = asyncio.create_task(_purge_expired_keys(store, settings.idempotency_purge_interval_s))
             stack.push_async_callback(_stop, purge)
+            if settings.relay_connect_url:
+                watch = ConnectWatch(
+                    settings.relay_connect_url,
+                    settings.relay_connector,
+                    interval_s=settings.relay_connect_poll_interval_s,
+                )
+                stack.push_async_callback(_stop, asyncio.create_task(watch.run()))
             if settings.grpc_enabled:  # the same commands over gRPC, on the same services (writer/grpc)
                 grpc = grpc_serving(app.state.services, host=settings.host, port=settings.grpc_port)
                 app.state.grpc_port = await stack.enter_async_context(grpc)

@@ -18,6 +18,11 @@ COMMANDS_IN_FLIGHT = Gauge(
     "writer_commands_in_flight", "Commands being handled right now.", multiprocess_mode="livesum"
 )
 EVENTS_STORED = Counter("writer_events_stored", "Events written to the outbox, per event type.", ["event_type"])
+# Every HTTP answer by route template and status (the kit's middleware): what a 5xx-rate alert and latency panel read.
+REQUEST_LATENCY = Histogram(
+    "writer_request_duration_seconds", "Time to answer, per route and status.", ["route", "status"],
+    buckets=_LATENCY_BUCKETS,
+)  # fmt: skip
 
 
 def record_command(command: str, outcome: str, seconds: float) -> None:

@@ -32,6 +32,23 @@ SLOT_SAFE_BYTES = Gauge(
     "WAL bytes that can still be written before the relay's slot is invalidated (-1: no limit or no slot).",
     multiprocess_mode="livemin",
 )
+# Whether Debezium streams from the slot, and how much WAL it has not confirmed yet: "relay down" and "relay lag"
+# for the alerts and the dashboard, read on the same connection as the retention (one more row a poll).
+SLOT_ACTIVE = Gauge(
+    "writer_relay_slot_active",
+    "1 while a consumer (the relay's Debezium task) streams from the slot, 0 when none does or there is no slot.",
+    multiprocess_mode="livemax",
+)
+SLOT_UNCONFIRMED_BYTES = Gauge(
+    "writer_relay_slot_unconfirmed_bytes",
+    "WAL bytes written since the last position the relay confirmed (its lag behind the write model).",
+    multiprocess_mode="livemax",
+)
+SLOT_ACTIVITY_SQL = """
+    SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
+      FROM pg_replication_slots
+     WHERE slot_name = %s AND database = current_database()
+"""
 SLOT_REFUSING = Gauge(
     "writer_relay_slot_refusing",
     "1 while commands are refused because the relay's slot is near its limit (or lost).",
@@ -67,11 +84,15 @@ class SlotGuard:
         try:
             async with self._pool.connection(timeout=min(2.0, self._pool.timeout)) as conn:
                 row = await (await conn.execute(SLOT_RETENTION_SQL, (self._slot,))).fetchone()
+                activity = await (await conn.execute(SLOT_ACTIVITY_SQL, (self._slot,))).fetchone()
         except (PoolTimeout, psycopg.Error) as error:
             log.warning("slot_guard.poll_failed", slot=self._slot, error=repr(error))
             return None
         retention = None if row is None else SlotRetention.from_row(self._slot, row)
         self._judge(retention)
+        active, unconfirmed = activity or (False, 0)
+        SLOT_ACTIVE.set(1 if active else 0)
+        SLOT_UNCONFIRMED_BYTES.set(int(unconfirmed or 0))
         return retention
 
     def _judge(self, retention: SlotRetention | None) -> None:
