@@ -50,6 +50,8 @@ class ProjectionWorker:
         self.retired = asyncio.Event()
         """Set when readers moved to another generation: this worker must stop (and be restarted)."""
         self._checked_at = time.monotonic()
+        self._applied_ms: dict[int, int] = {}
+        """Per partition, the timestamp of the newest event this worker applied (for the lag in seconds)."""
 
     @classmethod
     async def open(
@@ -108,7 +110,9 @@ class ProjectionWorker:
         return self.settings.topic
 
     async def process(self, records: Sequence[Record]) -> BatchReport:
-        return await self.engine.process(records)
+        report = await self.engine.process(records)
+        self._applied_ms.update((partition, p.timestamp_ms) for partition, p in report.positions.items())
+        return report
 
     async def tick(self) -> None:
         """Between batches: run replay requests for our orders; notice a switch of readers to another generation."""
@@ -146,6 +150,14 @@ class ProjectionWorker:
         for partition, highwater in highwaters.items():
             lag = max(highwater - positions.get(partition, highwater), 0)
             metrics.LAG_EVENTS.labels(self.name, str(partition)).set(lag)
+        # The same rule as `cqrs projections status`: the age of the newest applied event where a backlog waits.
+        now_ms = time.time() * 1000
+        behind = [
+            (now_ms - self._applied_ms[partition]) / 1000
+            for partition, highwater in highwaters.items()
+            if highwater > positions.get(partition, highwater) and partition in self._applied_ms
+        ]
+        metrics.LAG_SECONDS.labels(self.name).set(max(max(behind, default=0.0), 0.0))
 
     async def close(self) -> None:
         await self.engine.dlq.stop()
