@@ -17,7 +17,6 @@ from infra.errors import CommandFailure, StackError
 from readapi import cli as readapi_cli
 from streams import cli as streams_cli
 from streams.webhooks import cli as webhooks_cli
-from writer.importer import import_file
 
 app = typer.Typer(help="CQRS order pipeline operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(stack_cli.app, name="stack")
@@ -29,7 +28,7 @@ app.add_typer(streams_cli.app, name="streams")
 app.add_typer(streams_cli.projections_app, name="projections")
 app.command("token")(writer_cli.token)
 app.add_typer(webhooks_cli.app, name="webhooks")
-app.command("import")(import_file)
+app.command("import")(writer_cli.import_file)
 
 
 @app.command()

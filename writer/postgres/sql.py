@@ -116,8 +116,9 @@ LOCK_ORDERS = f"SELECT id, {ORDER_COLUMNS} FROM orders WHERE id = ANY(%s::uuid[]
 
 
 def _unnest(columns: dict[str, str], prefix: str = "") -> str:
-    """`unnest(%(c1)s::t1[], …)`: one row per array index."""
-    return f"unnest({', '.join(f'%({prefix}{name})s::{kind}[]' for name, kind in columns.items())})"
+    """`unnest(%(c1)b::t1[], …)`: one row per array index. Binary parameters: the text form of an array escapes
+    every element with a regular expression, which costs the client more than the rest of a batch's statement."""
+    return f"unnest({', '.join(f'%({prefix}{name})b::{kind}[]' for name, kind in columns.items())})"
 
 
 _INSERT_ORDERS = f"""
