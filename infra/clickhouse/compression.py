@@ -1,14 +1,19 @@
-"""Request-body decompression (HTTP `Content-Encoding`), bounded by the size of what it produces.
+"""HTTP compression: request bodies (`Content-Encoding`), decoded with a bound on what they produce, and responses
+(`enable_http_compression=1` + `Accept-Encoding`, as clickhouse-server does).
 
 clickhouse-connect compresses every insert body with its preferred codec (lz4 when installed) whatever the
 server announces, so decoding request bodies is mandatory. A few KiB of compressed zeros can expand to gigabytes,
 so bodies are decoded frame by frame with each decoder's `max_length` and refused as soon as the output passes the
-cap, before it is ever held in memory. Responses are never compressed: the service listens on loopback, where
-compression only costs CPU, and the client decodes by Content-Encoding (none here).
+cap, before it is ever held in memory. Responses are compressed only when the request asks for it with
+`enable_http_compression=1`, with the first method of clickhouse-server's preference order that the client accepts
+and this server has (br and snappy are not here: a client offering only those gets an uncompressed answer, which
+HTTP allows).
 """
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import zlib
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -18,7 +23,7 @@ from backports import zstd  # a dependency of clickhouse-connect (the stdlib mod
 
 from infra.clickhouse.errors import BAD_ARGUMENTS, CANNOT_DECOMPRESS, UNKNOWN_COMPRESSION_METHOD, ClickHouseError
 
-SUPPORTED_ENCODINGS = ("lz4", "zstd", "gzip", "deflate")
+SUPPORTED_ENCODINGS = ("lz4", "zstd", "gzip", "deflate", "xz", "bz2")
 
 
 class _Decoder(Protocol):
@@ -54,6 +59,8 @@ _DECODERS: dict[str, Callable[[], Any]] = {
     "gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
     "x-gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
     "deflate": lambda: _ZlibDecoder(zlib.MAX_WBITS),
+    "xz": lzma.LZMADecompressor,
+    "bz2": bz2.BZ2Decompressor,
 }
 
 
@@ -104,3 +111,36 @@ def decompress_body(data: bytes, encoding: str | None, limit: int) -> bytes:
         raise
     except Exception as exc:  # each codec has its own error type; all mean a corrupt body
         raise ClickHouseError.raised_here(CANNOT_DECOMPRESS, f"Cannot decompress {codec} request body: {exc}") from exc
+
+
+# clickhouse-server's chooseHTTPCompressionMethod order (src/IO/CompressionMethod.cpp), less br and snappy.
+RESPONSE_ENCODINGS = ("zstd", "lz4", "gzip", "deflate", "xz", "bz2")
+# clickhouse-server's default `http_zlib_compression_level`; it sets the level of every method here.
+DEFAULT_RESPONSE_LEVEL = 3
+
+
+def choose_response_encoding(accept_encoding: str) -> str | None:
+    """The Content-Encoding of a compressed answer, or None when the client accepts none this server has."""
+    offered = {token.split(";")[0].strip().lower() for token in accept_encoding.split(",")}
+    return next((name for name in RESPONSE_ENCODINGS if name in offered), None)
+
+
+def encode_response(body: bytes, encoding: str, level: int = DEFAULT_RESPONSE_LEVEL) -> bytes:
+    if encoding == "zstd":
+        return zstd.compress(body, level=min(max(level, 1), 22))
+    if encoding == "lz4":
+        return bytes(lz4.frame.compress(body))
+    if encoding == "gzip":
+        return _zlib_encode(body, 16 + zlib.MAX_WBITS, level)
+    if encoding == "deflate":  # HTTP's "deflate" is the zlib format, as clickhouse-server sends it
+        return _zlib_encode(body, zlib.MAX_WBITS, level)
+    if encoding == "xz":
+        return lzma.compress(body, preset=min(max(level, 0), 9))
+    if encoding == "bz2":
+        return bz2.compress(body, compresslevel=min(max(level, 1), 9))
+    raise ValueError(f"unsupported response encoding {encoding!r}")
+
+
+def _zlib_encode(body: bytes, wbits: int, level: int) -> bytes:
+    encoder = zlib.compressobj(min(max(level, 0), 9), zlib.DEFLATED, wbits)
+    return encoder.compress(body) + encoder.flush()

@@ -56,12 +56,28 @@ def _quote_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
+def _no_looser(requested: str, ceiling: int) -> bool:
+    """Whether a requested limit is the session's fixed one or looser (0 = none), so the session already honours
+    what the request asks: it may stay unapplied. Unparsable values are left to the engine to judge."""
+    try:
+        value = float(requested)
+    except ValueError:
+        return False
+    return ceiling > 0 and (value == 0 or value >= ceiling)
+
+
 class _Session:
     """One chdb connection plus what this server has changed in it."""
 
-    def __init__(self, connect: Callable[[], Any], setup: Sequence[str]) -> None:
+    def __init__(
+        self, connect: Callable[[], Any], setup: Sequence[str], ceilings: Mapping[str, int] | None = None
+    ) -> None:
+        """`ceilings`: limits fixed in the session (readonly=1 forbids changing them). Drivers send such limits
+        unasked (clickhouse-go: `max_execution_time` = its context deadline + 5 s); a request that asks for the
+        same or a looser one is served under the fixed limit, a tighter one is refused by the engine (164)."""
         self._connect = connect
         self._setup = setup
+        self._ceilings = dict(ceilings or {})
         self._open()
 
     def _open(self) -> None:
@@ -100,6 +116,8 @@ class _Session:
             self._reopen()
         # readonly last: once it is set, the session may change no other setting.
         for name, value in sorted(settings.items(), key=lambda item: item[0] == "readonly"):
+            if name in self._ceilings and _no_looser(value, self._ceilings[name]):
+                continue
             current = self.applied[name] if name in self.applied else self.initial.get(name, (None, False))[0]
             if value != current:
                 # Quoted even for numbers: the engine converts a string literal to the setting's type.
@@ -136,7 +154,7 @@ class ChdbEngine:
         reader_setup = [f"SET {name} = {int(value)}" for name, value in reader_limits.items()] + ["SET readonly = 1"]
         self._sessions: dict[SessionName, _Session] = {
             "writer": writer,
-            "reader": _Session(partial(_chdb_connect, path), reader_setup),
+            "reader": _Session(partial(_chdb_connect, path), reader_setup, reader_limits),
         }
         info = writer.conn.query("SELECT version(), timezone()", "TabSeparated").bytes().decode()
         version, timezone = info.split()

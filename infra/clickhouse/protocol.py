@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from enum import StrEnum
 
+from infra.clickhouse.compression import DEFAULT_RESPONSE_LEVEL, choose_response_encoding
 from infra.clickhouse.errors import (
     ACCESS_DENIED,
     AUTHENTICATION_FAILED,
@@ -57,6 +58,9 @@ HTTP_ONLY_SETTINGS = frozenset(
         "enable_http_compression",
         "http_zlib_compression_level",
         "http_native_compression_disable_checksumming_on_decompress",
+        # Native TCP protocol settings the Go driver sends with compress=1; over HTTP a compressed answer is LZ4.
+        "network_compression_method",
+        "network_zstd_compression_level",
         "send_progress_in_http_headers",
         "http_headers_progress_interval_ms",
         "cancel_http_readonly_queries_on_client_close",
@@ -153,11 +157,53 @@ class QueryRequest:
     params: Mapping[str, str] = field(default_factory=dict)  # {name:Type} bind parameters, without `param_`
 
 
+_TRUE = frozenset({"1", "true"})
+_FALSE = frozenset({"", "0", "false"})
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    """clickhouse-server's boolean URL parameters: 1/0/true/false (any case); anything else is an error."""
+    value = params.get(name, "").strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ClickHouseError.raised_here(BAD_ARGUMENTS, f"Cannot parse {name}={params[name]!r} as a boolean")
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """How the bodies travel: ClickHouse's compressed blocks (the JDBC and Go drivers' `compress`/`decompress`)
+    and HTTP compression of the answer (`enable_http_compression` + `Accept-Encoding`)."""
+
+    compress: bool = False  # the answer in compressed blocks
+    decompress: bool = False  # the request body in compressed blocks
+    verify_checksums: bool = True
+    http_encoding: str | None = None  # Content-Encoding of the answer
+    http_level: int = DEFAULT_RESPONSE_LEVEL
+
+
+def transport(headers: Mapping[str, str], params: Mapping[str, str]) -> Transport:
+    """Everything here is read as clickhouse-server's HTTP handler reads it; a feature this server does not have
+    is refused by name rather than ignored, so a client never misreads a body."""
+    if _flag(params, "session_check"):
+        raise ClickHouseError.raised_here(
+            NOT_IMPLEMENTED, "session_check=1 is not supported: this server keeps no HTTP sessions"
+        )
+    http_encoding = None
+    if _flag(params, "enable_http_compression"):
+        http_encoding = choose_response_encoding(headers.get("accept-encoding", ""))
+    level_text = params.get("http_zlib_compression_level", str(DEFAULT_RESPONSE_LEVEL))
+    if not level_text.isdigit():
+        raise ClickHouseError.raised_here(BAD_ARGUMENTS, f"Invalid http_zlib_compression_level {level_text!r}")
+    return Transport(
+        compress=_flag(params, "compress"),
+        decompress=_flag(params, "decompress"),
+        verify_checksums=not _flag(params, "http_native_compression_disable_checksumming_on_decompress"),
+        http_encoding=http_encoding,
+        http_level=int(level_text),
+    )
+
+
 def query_request(headers: Mapping[str, str], params: Mapping[str, str]) -> QueryRequest:
-    for flag in ("compress", "decompress"):
-        if params.get(flag, "0") not in ("", "0", "false"):
-            # ClickHouse's own block compression (with checksums) is not implemented; HTTP compression is.
-            raise ClickHouseError.raised_here(NOT_IMPLEMENTED, f"URL parameter {flag}=1 is not supported")
     settings: dict[str, str] = {}
     bind: dict[str, str] = {}
     for name, value in params.items():

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,17 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 
-from infra.clickhouse.compression import decompress_body
+from infra.clickhouse.compression import decompress_body, encode_response
 from infra.clickhouse.config import ServerSettings
 from infra.clickhouse.credentials import CredentialsError
 from infra.clickhouse.engine import ChdbEngine, EngineResult, EngineWorker, SessionName
 from infra.clickhouse.errors import BAD_ARGUMENTS, NOT_IMPLEMENTED, SYNTAX_ERROR, ClickHouseError
+from infra.clickhouse.native_compression import compress_blocks, decompress_blocks
+from infra.clickhouse.native_format import needs_reframing, reframe
 from infra.clickhouse.observability import Metrics, configure_logging, metric_kind
 from infra.clickhouse.protocol import (
     Role,
+    Transport,
     User,
     UserDirectory,
     content_type,
@@ -37,13 +41,16 @@ from infra.clickhouse.protocol import (
     full_query,
     query_request,
     refuse_cross_site,
+    transport,
 )
 from infra.clickhouse.sql import Statement, format_name_is_valid, is_session_statement, parse_statement
 
 log = structlog.get_logger("infra.clickhouse")
 
-# Statements longer than this are lexed off the event loop (large INSERT ... VALUES texts).
+# Statements longer than this are lexed off the event loop (large INSERT ... VALUES texts), and answers longer than
+# this are compressed off it.
 _PARSE_INLINE_LIMIT = 64 * 1024
+_ENCODE_INLINE_LIMIT = 64 * 1024
 # clickhouse-server's keep_alive_timeout; uvicorn's 5 s default makes pooled client connections churn.
 _KEEP_ALIVE_S = 30
 
@@ -59,6 +66,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _encode(body: bytes, how: Transport) -> tuple[bytes, dict[str, str]]:
+    """clickhouse-server's layering: compressed blocks inside, HTTP compression around them."""
+    headers: dict[str, str] = {}
+    if how.compress:
+        body = compress_blocks(body)
+    if how.http_encoding is not None:
+        body = encode_response(body, how.http_encoding, how.http_level)
+        headers["Content-Encoding"] = how.http_encoding
+    return body, headers
+
+
+@dataclass(slots=True)
+class _Reply:
+    """How the answer travels, known once the request's credentials and URL parameters have been read: errors
+    raised before that (authentication) are answered plain, as clickhouse-server does."""
+
+    transport: Transport = field(default_factory=Transport)
 
 
 class QueryHandler:
@@ -82,13 +108,14 @@ class QueryHandler:
         started = time.perf_counter()
         fields: dict[str, Any] = {"user": "-", "kind": "", "query_id": params.get("query_id", "")}
         self._metrics.in_flight.inc()
+        reply = _Reply()
         try:
-            response = await self._answer(request, params, fields)
+            response = await self._answer(request, params, fields, reply)
         except ClickHouseError as exc:
-            response = self._error(exc, fields)
+            response = self._error(exc, fields, reply.transport)
         except Exception as exc:  # a bug here must cost one request, never the service
             log.exception("query_failed_internally", **fields)
-            response = self._error(ClickHouseError.from_engine(exc), fields)
+            response = self._error(ClickHouseError.from_engine(exc), fields, reply.transport)
         finally:
             self._metrics.in_flight.dec()
         elapsed = time.perf_counter() - started
@@ -98,16 +125,20 @@ class QueryHandler:
         log.info("query", status=response.status_code, duration_ms=round(elapsed * 1000, 3), **fields)
         return response
 
-    async def _answer(self, request: Request, params: dict[str, str], fields: dict[str, Any]) -> Response:
+    async def _answer(
+        self, request: Request, params: dict[str, str], fields: dict[str, Any], reply: _Reply
+    ) -> Response:
         refuse_cross_site(request.headers)
         user = self._users.authenticate(*credentials(request.headers, params))
         fields["user"] = user.name
+        reply.transport = transport(request.headers, params)
         body = await _read_body(request, self._settings.max_request_bytes)
         fields["request_bytes"] = len(body)
+        limit = self._settings.max_decompressed_bytes
         if body and request.headers.get("content-encoding"):
-            body = await asyncio.to_thread(
-                decompress_body, body, request.headers["content-encoding"], self._settings.max_decompressed_bytes
-            )
+            body = await asyncio.to_thread(decompress_body, body, request.headers["content-encoding"], limit)
+        if body and reply.transport.decompress:
+            body = await asyncio.to_thread(decompress_blocks, body, limit, verify=reply.transport.verify_checksums)
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
             params.update(form_fields(content_type, body))  # `query` and `param_*` sent as form fields
@@ -125,6 +156,9 @@ class QueryHandler:
         # GET is read-only in clickhouse-server too; there it means readonly=2, here the readonly=1 session.
         session: SessionName = "reader" if user.role is Role.ANALYST or request.method == "GET" else "writer"
         result, waited = await self._worker.run(lambda engine: engine.execute(session, query, statement))
+        if result.output_format and needs_reframing(result.output_format, params.get("client_protocol_version")):
+            framed = await asyncio.to_thread(reframe, result.body) if len(result.body) > _ENCODE_INLINE_LIMIT else None
+            result = replace(result, body=framed if framed is not None else reframe(result.body))
         self._metrics.queue_wait.observe(waited)
         self._metrics.written_rows.inc(result.summary.written_rows)
         self._metrics.read_rows.inc(result.summary.read_rows)
@@ -135,7 +169,7 @@ class QueryHandler:
             written_rows=result.summary.written_rows,
             result_bytes=len(result.body),
         )
-        return self._ok(result, query.query_id, query.settings.get("session_timezone"))
+        return await self._ok(result, query.query_id, query.settings.get("session_timezone"), reply.transport)
 
     @staticmethod
     def _check(statement: Statement, default_format: str) -> None:
@@ -149,30 +183,34 @@ class QueryHandler:
             if name is not None and not format_name_is_valid(name):
                 raise ClickHouseError.raised_here(BAD_ARGUMENTS, f"Invalid format name {name!r}")
 
-    def _ok(self, result: EngineResult, query_id: str, session_timezone: str | None) -> Response:
+    async def _ok(self, result: EngineResult, query_id: str, session_timezone: str | None, how: Transport) -> Response:
         engine = self._worker.engine
         headers = {
             "X-ClickHouse-Query-Id": query_id,
             "X-ClickHouse-Summary": result.summary.header(),
             "X-ClickHouse-Timezone": session_timezone or engine.timezone,
         }
+        if len(result.body) > _ENCODE_INLINE_LIMIT and (how.compress or how.http_encoding):
+            body, encoding = await asyncio.to_thread(_encode, result.body, how)
+        else:
+            body, encoding = _encode(result.body, how)
+        headers.update(encoding)
         if result.output_format is None:
-            return Response(result.body, headers=headers, media_type="text/plain; charset=UTF-8")
+            return Response(body, headers=headers, media_type="text/plain; charset=UTF-8")
         headers["X-ClickHouse-Format"] = result.output_format
-        return Response(result.body, headers=headers, media_type=content_type(result.output_format))
+        return Response(body, headers=headers, media_type=content_type(result.output_format))
 
-    def _error(self, exc: ClickHouseError, fields: dict[str, Any]) -> Response:
+    def _error(self, exc: ClickHouseError, fields: dict[str, Any], how: Transport) -> Response:
+        """Error bodies travel like answers (clickhouse-server writes them into the same, possibly compressed,
+        stream); the drivers that ask for compressed blocks decode them so."""
         fields.update(error=exc.name, error_code=exc.code)
         headers = {"X-ClickHouse-Exception-Code": str(exc.code)}
         if fields.get("query_id"):
             headers["X-ClickHouse-Query-Id"] = fields["query_id"]
         version = self._worker.engine.version if self._worker.started else "unknown"
-        return Response(
-            exc.body(version),
-            status_code=exc.http_status,
-            headers=headers,
-            media_type="text/plain; charset=UTF-8",
-        )
+        body, encoding = _encode(exc.body(version), how)
+        headers.update(encoding)
+        return Response(body, status_code=exc.http_status, headers=headers, media_type="text/plain; charset=UTF-8")
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
