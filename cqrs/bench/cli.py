@@ -26,11 +26,12 @@ def writer(
     clients: Annotated[list[int] | None, typer.Option(help="Concurrent clients (one run each).")] = None,
     seconds: Annotated[float, typer.Option(help="Seconds per run.")] = 10.0,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes of the writer.")] = 2,
+    grpc: Annotated[bool, typer.Option(help="HTTP (vegeta) and gRPC (ghz) side by side, create-order only.")] = False,
 ) -> None:
-    """Commands/s and latency percentiles of the writer over HTTP with concurrent clients."""
+    """Commands/s and latency percentiles of the writer over HTTP with concurrent clients (and gRPC: `--grpc`)."""
     from cqrs.bench.writer import run
 
-    run(clients or [8, 32], seconds, workers)
+    run(clients or [8, 32], seconds, workers, grpc=grpc)
 
 
 @app.command()

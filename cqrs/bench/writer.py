@@ -67,7 +67,7 @@ async def _measure(url: str, token: str, clients: int, seconds: float) -> dict[s
     }
 
 
-def run(clients: list[int], seconds: float, workers: int) -> None:
+def run(clients: list[int], seconds: float, workers: int, *, grpc: bool = False) -> None:
     import os
 
     from cqrs.apps import pipeline_stack
@@ -83,5 +83,12 @@ def run(clients: list[int], seconds: float, workers: int) -> None:
     writer.up()
     token = mint_token(WriterSettings(), subject="bench", roles=[Role.STAFF])
     url = f"http://127.0.0.1:{settings.ports.writer}"
+    if grpc:
+        from cqrs.bench.writer_grpc import compare
+
+        target = f"127.0.0.1:{settings.ports.writer_grpc}"
+        rows = [row for count in clients for row in compare(url, target, token, count, seconds)]
+        report("writer-grpc", rows, {"clients": clients, "seconds": seconds, "uvicorn_workers": workers})
+        return
     rows = [asyncio.run(_measure(url, token, count, seconds)) for count in clients]
     report("writer", rows, {"clients": clients, "seconds": seconds, "uvicorn_workers": workers})
