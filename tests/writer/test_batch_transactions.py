@@ -188,7 +188,7 @@ async def test_a_failing_line_undoes_nothing_of_its_chunk_and_keeps_nothing_of_i
 ) -> None:
     staff = as_staff("chunk-test")
     (order_id,) = await create_orders(http, staff, 1)
-    chunk = [  # one transaction (CHUNK lines), the second line fails
+    chunk: list[Line] = [  # one transaction (CHUNK lines), the second line fails
         ("add-item-to-order", "c1", {"orderId": order_id, "item": line("A")}),
         ("confirm-order", "c2", {"orderId": order_id, "expectedVersion": 99}),
         ("add-item-to-order", "c3", {"orderId": order_id, "item": line("B")}),
