@@ -88,7 +88,8 @@ def run(clients: list[int], seconds: float, workers: int, *, grpc: bool = False)
 
         target = f"127.0.0.1:{settings.ports.writer_grpc}"
         rows = [row for count in clients for row in compare(url, target, token, count, seconds)]
-        report("writer-grpc", rows, {"clients": clients, "seconds": seconds, "uvicorn_workers": workers})
+        settings_used = {"clients": clients, "seconds_per_round": seconds, "rounds": 3, "uvicorn_workers": workers}
+        report("writer-grpc", rows, settings_used)
         return
     rows = [asyncio.run(_measure(url, token, count, seconds)) for count in clients]
     report("writer", rows, {"clients": clients, "seconds": seconds, "uvicorn_workers": workers})

@@ -1,14 +1,15 @@
 """`cqrs bench writer --grpc`: the same command over HTTP and over gRPC against the same writer, in one run.
 
 Both transports get the same closed loop from a Go generator (vegeta for HTTP, ghz for gRPC), one connection per
-client: `create-order` with one line, as fast as answers come. The two runs follow each other on the same writer
-processes and database, so their ratio is the transport's cost (JSON + HTTP/1.1 + FastAPI against protobuf + HTTP/2
-+ grpc.aio); the command's own work (token, validation, transaction) is the same.
+client: `create-order` with one line, as fast as answers come. Rounds alternate on the same writer processes and
+database, so the ratio is the transport's cost (JSON + HTTP/1.1 + FastAPI against protobuf + HTTP/2 + grpc.aio);
+the command's own work (token, validation, transaction) is the same.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -27,34 +28,37 @@ METHOD = "cqrs.orders.v1.OrderCommands/CreateOrder"
 PROTO = PROTO_ROOT / "orders" / "v1" / "commands.proto"
 
 
-def compare(url: str, target: str, token: str, clients: int, seconds: float) -> list[dict[str, Any]]:
-    """One row per transport: HTTP first, then gRPC with its rate as a multiple of HTTP's."""
-    http = _http(url, token, clients, seconds)
-    # protobuf's JSON mapping takes the same camelCase names as the HTTP body.
+def compare(url: str, target: str, token: str, clients: int, seconds: float, rounds: int = 3) -> list[dict[str, Any]]:
+    """One row per transport, from `rounds` alternating runs of `seconds` each (HTTP, gRPC, HTTP, …): each figure is
+    the median over the rounds, and gRPC's rate is the median of its per-round multiple of HTTP's, so load that drifts
+    during the run (a shared machine) touches both transports alike."""
     metadata = {"authorization": f"Bearer {token}"}
-    grpc = ghz.load(
-        target, PROTO, METHOD, CREATE_ORDER, metadata, clients=clients, seconds=seconds, import_path=PROTO_ROOT
-    )
-    http_row = {
-        "scenario": f"HTTP, {clients} clients",
-        "generator": "vegeta",
-        "commands": http["requests"],
-        "refused": http["requests"] - http["accepted"],
-        "commands/s": http["rate"],
-        "p50 ms": http["p50_ms"],
-        "p99 ms": http["p99_ms"],
-    }
-    grpc_row = {
-        "scenario": f"gRPC, {clients} clients",
-        "generator": "ghz",
-        "commands": grpc.calls,
-        "refused": grpc.calls - grpc.ok,
-        "commands/s": grpc.rate,
-        "p50 ms": grpc.p50_ms,
-        "p99 ms": grpc.p99_ms,
-        "commands/s vs HTTP": round(grpc.rate / http["rate"], 2) if http["rate"] else None,
-    }
+    http_runs, grpc_runs = [], []
+    for _ in range(rounds):
+        http_runs.append(_http(url, token, clients, seconds))
+        # protobuf's JSON mapping takes the same camelCase names as the HTTP body.
+        grpc = ghz.load(
+            target, PROTO, METHOD, CREATE_ORDER, metadata, clients=clients, seconds=seconds, import_path=PROTO_ROOT
+        )
+        grpc_runs.append({"requests": grpc.calls, "accepted": grpc.ok, "rate": grpc.rate, "p50_ms": grpc.p50_ms,
+                          "p99_ms": grpc.p99_ms})  # fmt: skip
+    ratios = [g["rate"] / h["rate"] for h, g in zip(http_runs, grpc_runs, strict=True) if h["rate"]]
+    http_row = _row(f"HTTP, {clients} clients", "vegeta", http_runs)
+    grpc_row = _row(f"gRPC, {clients} clients", "ghz", grpc_runs)
+    grpc_row["commands/s vs HTTP"] = round(statistics.median(ratios), 2) if ratios else None
     return [http_row, grpc_row]
+
+
+def _row(scenario: str, generator: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "scenario": scenario,
+        "generator": generator,
+        "commands": sum(run["requests"] for run in runs),
+        "refused": sum(run["requests"] - run["accepted"] for run in runs),
+        "commands/s": round(statistics.median(run["rate"] for run in runs), 1),
+        "p50 ms": round(statistics.median(run["p50_ms"] for run in runs), 2),
+        "p99 ms": round(statistics.median(run["p99_ms"] for run in runs), 2),
+    }
 
 
 def _http(url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
