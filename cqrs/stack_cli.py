@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cqrs.apps import APP_TYPES, pipeline_stack
+from cqrs.apps import APP_TYPES, pipeline_stack, relay_status
 from infra.clickhouse.credentials import load as load_credentials
 from infra.services import SERVICE_NAMES
 from infra.settings import stack_settings
@@ -54,7 +54,9 @@ def up(services: ServicesArg = None) -> None:
     with console.status("starting the stack…") as status:
         stack.up(progress=lambda message: status.update(message))
     console.print(f"[green]stack up[/] in {time.monotonic() - started:.1f} s")
-    print_status(stack.status())
+    rows = stack.status()
+    print_status(rows)
+    print_relay(stack, rows)
 
 
 @app.command()
@@ -75,7 +77,8 @@ def status(
     stack = _stack(services)
     rows = stack.status()
     print_status(rows, stack.cpu_share(cpu_seconds) if cpu_seconds else None)
-    if not all(row.healthy for row in rows):
+    relay_healthy = print_relay(stack, rows)
+    if not all(row.healthy for row in rows) or not relay_healthy:
         raise typer.Exit(1)
 
 
@@ -128,6 +131,24 @@ def print_status(rows: list[ServiceStatus], cpu: dict[str, float] | None = None)
     total = ["total", "", "", "", "", _mib(sum(row.rss_bytes for row in rows))]
     table.add_row(*total, *([_percent(sum(cpu.values()))] if cpu is not None else []))
     console.print(table)
+
+
+def print_relay(stack: Stack, rows: list[ServiceStatus]) -> bool:
+    """The relay's line (when Connect or the writer is among the services): connector and task states, whether its
+    slot is streamed and how many WAL bytes it has not confirmed. Healthy unless it should relay and does not: a
+    connector nobody registered is fine while no writer runs (a plain `cqrs stack up`)."""
+    running = {row.name for row in rows if row.pid is not None}
+    if not {"connect", "writer"} & {service.name for service in stack.named}:
+        return True
+    state = relay_status()
+    healthy = state.problem is None or (state.connector_state == "MISSING" and "writer" not in running)
+    slot = "-" if state.slot_active is None else ("streamed" if state.slot_active else "[red]idle[/]")
+    lag = "-" if state.slot_lag_bytes is None else f"{state.slot_lag_bytes:,} B"
+    verdict = "[green]yes[/]" if healthy else f"[red]no[/]: {state.problem}"
+    tasks = ", ".join(state.task_states) or "-"
+    console.print(f"relay {state.connector}: connector {state.connector_state}, tasks {tasks}; healthy {verdict}")
+    console.print(f"  replication slot {state.slot or '-'}: {slot}, lag {lag}")
+    return healthy
 
 
 def _percent(share: float | None) -> str:

@@ -12,24 +12,47 @@ per-environment stems of these names: `list_schema`, `mongo_database`, `mongo_co
   alias `<search_alias>`; ClickHouse: the views `VIEWS` in `<clickhouse_database>`.
 - The checkpoint mirror in Redis, written by the workers after every flush (`streams.checkpoints`), read by the read
   API's freshness lookups and `minVersion` waits (and so behind its cache keys): `MirrorKeys`.
+- The projections' names and the mirror's keys live in `schemas.read_models` (re-exported here): the writer's command
+  trace reads them too, and the writer may not import the read side.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Literal
+from schemas.read_models import (
+    ANALYTICS,
+    DETAIL,
+    LIST,
+    PROJECTIONS,
+    SEARCH,
+    UPDATED_AT,
+    GenerationKey,
+    MirrorKeys,
+    decode_partition,
+    encode_partition,
+)
 
-DETAIL = "orders-mongo"
-"""Detail and items of orders, read by orderId (MongoDB wire; FerretDB here)."""
-SEARCH = "orders-search"
-"""Full-text search over orders (Elasticsearch)."""
-ANALYTICS = "orders-analytics"
-"""Facts and aggregates (ClickHouse)."""
-LIST = "orders-list"
-"""Lists of orders, filtered and sorted by indexes (PostgreSQL, the `readdb` cluster)."""
-PROJECTIONS = (DETAIL, SEARCH, ANALYTICS, LIST)
-"""In the order of their workers' metrics ports (`metrics_port` + index)."""
+__all__ = [
+    "ANALYTICS",
+    "DAILY",
+    "DETAIL",
+    "FACTS",
+    "LATEST",
+    "LIST",
+    "LIST_COLUMNS",
+    "LIST_VIEW",
+    "POINTERS",
+    "POINTER_COLLECTION",
+    "POSITION_FIELD",
+    "PROJECTIONS",
+    "SEARCH",
+    "SKUS",
+    "UPDATED_AT",
+    "VIEWS",
+    "GenerationKey",
+    "MirrorKeys",
+    "decode_partition",
+    "encode_partition",
+]
 
 LIST_VIEW = "orders"
 """The view readers query in `<list_schema>`; it selects from the active generation's table (`orders_v<N>`)."""
@@ -62,71 +85,3 @@ DAILY = "daily_revenue"
 SKUS = "top_skus"
 VIEWS = (FACTS, LATEST, DAILY, SKUS)
 """ClickHouse views readers query; each selects from the active generation's table (`<view>_v<N>`)."""
-
-UPDATED_AT = "updatedAt"
-"""Field of a generation's `stats` hash: wall-clock time (ms) of its last flush."""
-
-GenerationKey = Literal["partitions", "versions", "stats"]
-
-
-@dataclass(frozen=True, slots=True)
-class MirrorKeys:
-    """The Redis keys of one projection's checkpoint mirror; with `P` = `<prefix>:<projection>`, `G` = `P:g<N>`:
-
-    | key | type | holds |
-    |---|---|---|
-    | `P:active` | string | the generation readers see |
-    | `G:partitions` | hash | partition → `{"offset": next offset, "timestamp": ms of the last applied event}` |
-    | `G:versions` | hash | orderId → applied version |
-    | `G:stats` | hash | `applied`, `duplicates`, `parked` totals, `rate` (events/s), `updatedAt` (ms) |
-    | channel `P:applied` | pub/sub | `{orderId: version, …}` (JSON) after each flush of the active generation |
-    """
-
-    prefix: str
-    projection: str
-
-    @property
-    def base(self) -> str:
-        return f"{self.prefix}:{self.projection}"
-
-    @property
-    def active(self) -> str:
-        return f"{self.base}:active"
-
-    @property
-    def applied(self) -> str:
-        """The announcement channel."""
-        return f"{self.base}:applied"
-
-    def partitions(self, generation: int) -> str:
-        return self._of(generation, "partitions")
-
-    def versions(self, generation: int) -> str:
-        return self._of(generation, "versions")
-
-    def stats(self, generation: int) -> str:
-        return self._of(generation, "stats")
-
-    def of_generation(self, generation: int) -> list[str]:
-        """Every key of one generation."""
-        return [self.partitions(generation), self.versions(generation), self.stats(generation)]
-
-    def around_generation(self, name: GenerationKey) -> tuple[str, str]:
-        """`(head, tail)` such that `head + N + tail` is key `name` (`partitions`, …) of generation N: for scripts
-        that read the active generation and build its keys inside Redis."""
-        return f"{self.base}:g", f":{name}"
-
-    def _of(self, generation: int, name: GenerationKey) -> str:
-        head, tail = self.around_generation(name)
-        return f"{head}{generation}{tail}"
-
-
-def encode_partition(offset: int, timestamp_ms: int) -> str:
-    """A `partitions` hash value."""
-    return json.dumps({"offset": offset, "timestamp": timestamp_ms})
-
-
-def decode_partition(value: bytes | str) -> tuple[int, int]:
-    """`(next offset, event time in ms of the last applied event)` from a `partitions` hash value."""
-    data = json.loads(value)
-    return int(data["offset"]), int(data["timestamp"])

@@ -29,12 +29,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.envelope import EventEnvelope
+from schemas.read_models import DROPPED as DROPPED
+from schemas.read_models import PARKED as PARKED
+from schemas.read_models import REPLAY_FINISHED as REPLAY_FINISHED
+from schemas.read_models import REPLAY_REQUESTED as REPLAY_REQUESTED
 from streams.errors import MissingTopic, PoisonEvent
 from streams.records import Record
 
 log = logging.getLogger(__name__)
-
-PARKED, REPLAY_REQUESTED, REPLAY_FINISHED, DROPPED = "parked", "replay-requested", "replay-finished", "dropped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from infra.clickhouse.credentials import ANALYST_USER, WRITER_USER, stack_credentials
 from infra.readdb_roles import PROJECTOR_ROLE, READER_ROLE
 from infra.settings import Ports
+from schemas.read_models import DLQ_PREFIX, EVENTS_TOPIC, MIRROR_PREFIX
 from streams.contract import ANALYTICS, SEARCH
 
 
@@ -48,10 +49,10 @@ class StreamsSettings(BaseSettings):
     redis_host: str | None = None
     readdb_host: str | None = None
 
-    topic: str = "events.Order"
+    topic: str = EVENTS_TOPIC
     group_prefix: str = ""
     """Prepended to every consumer group id (`<prefix><projection>.g<generation>`)."""
-    dlq_prefix: str = "dlq."
+    dlq_prefix: str = DLQ_PREFIX
     """The DLQ topic of a projection is `<dlq_prefix><projection>`."""
 
     mongo_database: str = "orders"
@@ -63,7 +64,7 @@ class StreamsSettings(BaseSettings):
     clickhouse_user: str = Field(default_factory=lambda: clickhouse_login("writer"))
     clickhouse_password: SecretStr = Field(default_factory=lambda: SecretStr(clickhouse_login("writer", password=True)))
     """Default: the writer user of the native stack's generated users file (`cqrs stack credentials clickhouse`)."""
-    redis_prefix: str = "streams"
+    redis_prefix: str = MIRROR_PREFIX
     readdb_database: str = "readmodels"
     readdb_user: str = PROJECTOR_ROLE
     """Who `readdb_url` connects as. The read API reads as `readdb_reader` (`as_list_reader`)."""

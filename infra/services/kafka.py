@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -78,7 +80,19 @@ class Kafka(Service):
         return java_command(self.settings, self.libs, "kafka.Kafka", 512, str(self._properties))
 
     def healthy(self) -> bool:
-        return asyncio.run(self._describe_cluster())
+        # Until the broker listens, each probe's client would log `Unable connect to …` (an error line per probe
+        # on every start-up): a refused TCP connect answers "not yet" silently, and so does a probe that fails.
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        quiet = logging.getLogger("aiokafka")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            return asyncio.run(self._describe_cluster())
+        finally:
+            quiet.setLevel(level)
 
     async def _describe_cluster(self) -> bool:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
