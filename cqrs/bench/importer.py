@@ -1,24 +1,37 @@
-"""`cqrs bench import`: N create-order commands through `POST /commands/batch` (as `cqrs import` sends them), then —
-if the projections run (`cqrs stack up streams`) — the time until every read model shows all N orders.
+"""`cqrs bench import`: N create-order lines through `POST /commands/batch` as `cqrs import` sends them (the same
+client: streamed chunks, a bounded number in flight), beside the single-command rate of the same writer measured in
+the same run by vegeta (Go: a Python client would measure itself), with the projections running and stopped, and
+a rerun of the same file (every line replayed).
 
-The writer under test is the stack's (`cqrs stack up writer`); load generator, writer, Postgres, Debezium and the
-projections share the machine's cores, so the figures are a floor.
+Scenarios, in this order so that no measurement pays for another's backlog:
+1. projections running: single commands (vegeta), then the import; the projections' lag when it ends (as
+   `cqrs projections status` reads it) and how long they take to drain it (bounded);
+2. projections stopped (`cqrs stack down streams`, restarted at the end): single commands, the import, the rerun.
+
+The writer is the stack's (`cqrs stack up writer`) unless `--url` names another; load generator, writer, Postgres,
+Debezium and the projections share the machine's cores, so the figures are a floor and the ratios are the point.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from cqrs.bench.loadgen import AttackResult, Request, summarize_open_loop, vegeta_binary, write_json_targets
 from cqrs.bench.report import report
 
-SHOWN_CHUNK = 5_000
-"""Order ids per read-model query while waiting for the projections."""
+SINGLE_CLIENTS = 8
+"""Vegeta's connections for the single-command rate (the issue's reference: wrk with 8 connections)."""
 
 
 def batch_lines(run: str, orders: int) -> list[str]:
@@ -50,7 +63,8 @@ async def _send(client: httpx.AsyncClient, chunk: list[str], order_ids: list[str
 
 
 async def import_orders(url: str, token: str, lines: list[str], chunk_lines: int, parallel: int) -> dict[str, Any]:
-    """Send `lines` in chunks, `parallel` requests at a time; commands/s over the whole run."""
+    """Send `lines` in chunks, `parallel` requests at a time, keeping the writer's order ids (seeding for benches
+    that need the ids; `cqrs bench import` itself measures the `cqrs import` client)."""
     order_ids: list[str] = []
     refused: list[int] = []
     chunks = [lines[start : start + chunk_lines] for start in range(0, len(lines), chunk_lines)]
@@ -68,38 +82,117 @@ async def import_orders(url: str, token: str, lines: list[str], chunk_lines: int
     return {"order_ids": order_ids, "refused": len(refused), "seconds": elapsed, "finished_at": time.monotonic()}
 
 
-async def wait_for_read_models(order_ids: list[str], since: float, timeout_s: float) -> dict[str, float | None]:
-    """Per projection: seconds from the end of the import until it shows every order (None: not within timeout)."""
-    from streams.peek import shown
-    from streams.projections import PROJECTIONS
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    token: str
+
+
+def single_commands(target: Target, seconds: float, work: Path) -> AttackResult:
+    """create-order commands one request each (with an Idempotency-Key, as every import line has), as fast as
+    `SINGLE_CLIENTS` connections get answers, for `seconds`."""
+    run = uuid.uuid4().hex[:10]
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {target.token}"}
+
+    def requests() -> Iterator[Request]:
+        for n in range(int(seconds * 3_000)):  # more than the writer answers in `seconds`: the time ends the attack
+            line = _create_order(run, n)
+            body = json.dumps(line["body"]).encode()
+            yield Request(
+                "POST", "/commands/create-order", {**headers, "Idempotency-Key": line["idempotencyKey"]}, body
+            )
+
+    targets, results = work / f"single-{run}.json", work / f"single-{run}.bin"
+    write_json_targets(targets, target.url, requests())
+    argv = [
+        str(vegeta_binary()), "attack", "-format=json", "-lazy", f"-targets={targets}", f"-output={results}",
+        "-rate=0", f"-workers={SINGLE_CLIENTS}", f"-max-workers={SINGLE_CLIENTS}", f"-duration={seconds}s",
+        "-timeout=30s", "-keepalive=true",
+    ]  # fmt: skip
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return summarize_open_loop(results)
+
+
+async def import_file(target: Target, path: Path, chunk_lines: int, in_flight: int) -> dict[str, Any]:
+    """The file through the `cqrs import` client: lines/s, and what became of the lines."""
+    from writer.importer import import_lines
+
+    headers = {"Authorization": f"Bearer {target.token}"}
+    timeout = httpx.Timeout(30.0, read=None)
+    async with httpx.AsyncClient(base_url=target.url, headers=headers, timeout=timeout) as client:
+        summary = await import_lines(path, client, chunk_lines=chunk_lines, in_flight=in_flight)
+    return {
+        "lines": summary.lines,
+        "applied": summary.accepted,
+        "replayed": summary.replayed,
+        "refused": len(summary.rejected),
+        "seconds": round(summary.seconds, 2),
+        "lines/s": round(summary.rate, 1),
+    }
+
+
+async def projection_lag() -> dict[str, int]:
+    """Every projection's lag in events, as `cqrs projections status` counts it."""
+    from cqrs.writer_cli import projection_lag as read
+
+    return {lag.projection: lag.events for lag in await read() if lag.error is None}
+
+
+async def drain_seconds(timeout_s: float) -> float | None:
+    """Seconds until no projection lags (None: not within `timeout_s`)."""
+    from cqrs.e2e.errors import LagUnknown
+    from cqrs.e2e.lag import LagSampler
     from streams.settings import StreamsSettings
 
-    settings = StreamsSettings()
-    missing = {name: list(order_ids) for name in PROJECTIONS}
-    caught_up: dict[str, float | None] = dict.fromkeys(PROJECTIONS)
-    deadline = time.monotonic() + timeout_s
-    while any(missing.values()) and time.monotonic() < deadline:
-        for name, ids in missing.items():
-            if not ids:
-                continue
-            seen: set[str] = set()
-            for start in range(0, len(ids), SHOWN_CHUNK):
-                seen |= set(await shown(settings, name, ids[start : start + SHOWN_CHUNK]))
-            missing[name] = [order_id for order_id in ids if order_id not in seen]
-            if not missing[name]:
-                caught_up[name] = round(time.monotonic() - since, 2)
-        await asyncio.sleep(0.5)
-    return caught_up
+    started = time.monotonic()
+    sampler = LagSampler(StreamsSettings())
+    try:
+        await sampler.__aenter__()
+    except LagUnknown:  # a projection has no generation yet: nothing to wait for
+        return None
+    try:
+        while time.monotonic() - started < timeout_s:
+            if not any((await sampler.sample()).values()):
+                return round(time.monotonic() - started, 1)
+            await asyncio.sleep(1.0)
+    finally:
+        await sampler.__aexit__(None, None, None)
+    return None
 
 
-def _projections_running() -> bool:
-    from cqrs.apps import pipeline_stack
-    from infra.settings import stack_settings
+def relay_backlog_mib(database_url: str, slot: str) -> float | None:
+    """WAL the relay (Debezium) has not confirmed yet: how far the relay is behind the writes."""
+    import psycopg
 
-    return any(row.pid is not None and row.healthy for row in pipeline_stack(stack_settings(), ["streams"]).status())
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) FROM pg_replication_slots"
+            " WHERE slot_name = %s",
+            (slot,),
+        ).fetchone()
+    return None if row is None or row[0] is None else round(float(row[0]) / 2**20, 1)
 
 
-def run(orders: int, chunk_lines: int, parallel: int, read_model_timeout_s: float, url: str | None = None) -> None:
+def _single_row(scenario: str, result: AttackResult) -> dict[str, Any]:
+    accepted = sum(count for code, count in result.status_codes.items() if code == "202")
+    return {
+        "scenario": scenario,
+        "lines": result.requests,
+        "applied": accepted,
+        "refused": result.requests - accepted,
+        "lines/s": round(result.throughput, 1),
+        "p99 ms": result.p99_ms,
+    }
+
+
+def run(
+    orders: int,
+    chunk_lines: int,
+    in_flight: int,
+    single_seconds: float,
+    drain_timeout_s: float,
+    url: str | None = None,
+) -> None:
     from cqrs.apps import pipeline_stack
     from infra.settings import stack_settings
     from servicekit.principals import Role
@@ -110,22 +203,46 @@ def run(orders: int, chunk_lines: int, parallel: int, read_model_timeout_s: floa
     if url is None:
         pipeline_stack(settings, ["writer"]).up()
         url = f"http://127.0.0.1:{settings.ports.writer}"
-    token = mint_token(WriterSettings(), subject="bench-import", roles=[Role.STAFF])
-    imported = asyncio.run(import_orders(url, token, batch_lines(uuid.uuid4().hex[:10], orders), chunk_lines, parallel))
-    seconds = imported["seconds"]
-    row: dict[str, Any] = {
-        "scenario": f"{orders:,} orders",
-        "commands": len(imported["order_ids"]),
-        "refused": imported["refused"],
-        "import s": round(seconds, 2),
-        "commands/s": round(orders / seconds, 1),
-    }
-    if _projections_running():
-        waits = asyncio.run(wait_for_read_models(imported["order_ids"], imported["finished_at"], read_model_timeout_s))
-        for name, waited in waits.items():
-            row[f"{name} caught up s"] = waited if waited is not None else f"> {read_model_timeout_s:.0f}"
-        if all(waited is not None for waited in waits.values()):
-            row["all read models s (from start)"] = round(seconds + max(w for w in waits.values() if w is not None), 2)
-    else:
-        row["read models"] = "projections not running (cqrs stack up streams)"
-    report("import", [row], {"orders": orders, "chunk_lines": chunk_lines, "parallel_requests": parallel})
+    target = Target(
+        url, mint_token(WriterSettings(), subject=f"bench-import-{uuid.uuid4().hex[:6]}", roles=[Role.STAFF])
+    )
+    orders_url = f"postgresql://postgres@127.0.0.1:{settings.ports.postgres}/orders"
+    streams = pipeline_stack(settings, ["streams"])
+    was_running = streams.status()[0].pid is not None
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+
+        def import_of(scenario: str) -> dict[str, Any]:
+            path = work / f"{scenario.replace(' ', '-')}.ndjson"
+            if not path.exists():
+                path.write_text("\n".join(batch_lines(uuid.uuid4().hex[:10], orders)) + "\n")
+            return {"scenario": scenario, **asyncio.run(import_file(target, path, chunk_lines, in_flight))}
+
+        try:
+            streams.up()
+            rows.append(_single_row("single, projections running", single_commands(target, single_seconds, work)))
+            running = import_of("import, projections running")
+            running["relay backlog MiB"] = relay_backlog_mib(orders_url, WriterSettings().relay_slot)
+            running |= {f"lag {name} (events)": lag for name, lag in asyncio.run(projection_lag()).items()}
+            running["projections drained s"] = asyncio.run(drain_seconds(drain_timeout_s)) or f"> {drain_timeout_s:.0f}"
+            rows.append(running)
+            streams.down()
+            single = _single_row("single, projections stopped", single_commands(target, single_seconds, work))
+            stopped = import_of("import, projections stopped")
+            rerun = {**import_of("import, projections stopped"), "scenario": "rerun (all replayed)"}
+        finally:
+            if was_running:
+                streams.up()
+            else:
+                streams.down()
+    stopped["vs single"] = round(stopped["lines/s"] / max(single["lines/s"], 1e-9), 2)
+    rerun["vs first run"] = round(rerun["lines/s"] / max(stopped["lines/s"], 1e-9), 2)
+    running["vs single"] = round(running["lines/s"] / max(rows[0]["lines/s"], 1e-9), 2)
+    rows += [single, stopped, rerun]
+    report(
+        "import",
+        rows,
+        {"orders": orders, "chunk_lines": chunk_lines, "in_flight": in_flight, "single_clients": SINGLE_CLIENTS,
+         "single_seconds": single_seconds, "writer": url},
+    )  # fmt: skip
