@@ -81,10 +81,11 @@ def _blocks(data: bytes, verify: bool) -> Iterator[tuple[int, int, memoryview]]:
         if len(data) - position < _PREFIX:
             raise ClickHouseError.raised_here(CANNOT_DECOMPRESS, "Truncated compressed block header")
         method, compressed_size, uncompressed_size = _HEADER.unpack_from(view, position + _CHECKSUM.size)
-        if compressed_size > MAX_BLOCK_SIZE or uncompressed_size > MAX_BLOCK_SIZE:
-            raise ClickHouseError.raised_here(
-                TOO_LARGE_SIZE_COMPRESSED, f"Too large size_compressed: {compressed_size}. Most likely corrupted data"
-            )
+        for field, size in (("size_compressed", compressed_size), ("size_decompressed", uncompressed_size)):
+            if size > MAX_BLOCK_SIZE:
+                raise ClickHouseError.raised_here(
+                    TOO_LARGE_SIZE_COMPRESSED, f"Too large {field}: {size}. Most likely corrupted data"
+                )
         if compressed_size < _HEADER.size:
             raise ClickHouseError.raised_here(CANNOT_DECOMPRESS, f"Invalid compressed block size {compressed_size}")
         end = position + _CHECKSUM.size + compressed_size
