@@ -13,6 +13,7 @@ from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
 from cqrs import stack_cli, writer_cli
 from cqrs.bench import cli as bench_cli
+from cqrs.top.command import top
 from infra.errors import CommandFailure, StackError
 from readapi import cli as readapi_cli
 from streams import cli as streams_cli
@@ -29,6 +30,7 @@ app.add_typer(streams_cli.projections_app, name="projections")
 app.command("token")(writer_cli.token)
 app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("import")(writer_cli.import_file)
+app.command("top")(top)
 
 
 @app.command()

@@ -25,6 +25,12 @@ LAG_SECONDS = Gauge(
     "How old the newest applied event is on partitions with a backlog (0 when caught up): how far behind in time",
     ["projection"],
 )
+BATCH_FRESHNESS = Histogram(
+    "streams_batch_freshness_seconds",
+    "Age of each batch's newest event when the batch was applied (end-to-end freshness; its p99 is alerted on)",
+    ["projection"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
 FRESHNESS_SECONDS = Gauge(
     "streams_freshness_seconds", "Age of the newest applied event when it was applied (end-to-end)", ["projection"]
 )
