@@ -46,6 +46,7 @@ type report struct {
 	Revenue    [][]any  `json:"revenue"`
 	Tables     [][]any  `json:"tables"`
 	Columns    [][]any  `json:"columns"`
+	Probe      [][]any  `json:"probe,omitempty"`
 	DDL        *refusal `json:"ddl"`
 	Write      *refusal `json:"write"`
 }
@@ -58,6 +59,7 @@ func main() {
 	since := flag.String("since", "2000-01-01 00:00:00", "event_time lower bound parameter (UTC)")
 	writeTable := flag.String("write-table", "", "table the refused insert targets")
 	compression := flag.String("compression", "none", "none (the driver's default), lz4, zstd, gzip or deflate")
+	probe := flag.String("probe", "", "a query whose columns of many types the driver must decode")
 	flag.Parse()
 
 	options := &clickhouse.Options{
@@ -90,6 +92,9 @@ func main() {
 	out.Revenue, _ = rows(ctx, db, revenueSQL, *currency)
 	out.Tables, _ = rows(ctx, db, tablesSQL, *database)
 	out.Columns, _ = rows(ctx, db, columnsSQL, *database, "order_events")
+	if *probe != "" {
+		out.Probe, _ = rows(ctx, db, *probe)
+	}
 	out.DDL = refused(exec(ctx, db, ddlSQL))
 	out.Write = refused(insert(ctx, db, *writeTable))
 	must(json.NewEncoder(os.Stdout).Encode(out), "encode")
