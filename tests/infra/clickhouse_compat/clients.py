@@ -12,13 +12,14 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from infra import versions
 from infra.errors import DownloadFailed
-from infra.install import MAVEN_DIR, cached, java_home, maven_copy, require_tool, run_step
+from infra.install import MAVEN_DIR, apt_install, cached, java_home, maven_copy, require_tool, run_step
 from infra.settings import stack_settings
 
 HERE = Path(__file__).parent
@@ -42,12 +43,21 @@ def jdbc_program() -> Path:
 
     def build(out: Path) -> None:
         maven_copy("clickhouse-jdbc", JDBC_POM, {"clickhouse.jdbc.version": versions.CLICKHOUSE_JDBC}, out / "lib")
-        javac = java_home(stack_settings()) / "bin" / "javac"
-        compiler = str(javac) if javac.exists() else require_tool("javac", "clickhouse-jdbc", "install a JDK 17+")
+        compiler = _javac()
         argv = [compiler, "-d", str(out / "classes"), "-cp", str(out / "lib" / "*"), str(JAVA_SOURCE)]
         run_step("clickhouse-jdbc", argv, "see the javac error above")
 
     return cached(home, build)
+
+
+def _javac() -> str:
+    """The stack needs only a JRE; the compiler comes with the JDK package of the same major (installed when root)."""
+    javac = java_home(stack_settings()) / "bin" / "javac"
+    if javac.exists():
+        return str(javac)
+    if shutil.which("javac") is None:
+        apt_install("clickhouse-jdbc", [f"openjdk-{versions.JAVA_MIN_MAJOR}-jdk-headless"])
+    return require_tool("javac", "clickhouse-jdbc", f"apt-get install openjdk-{versions.JAVA_MIN_MAJOR}-jdk-headless")
 
 
 def go_program() -> Path:
