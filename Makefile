@@ -8,7 +8,10 @@ UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
+	@# Bytecode for our own packages too: every process the stack and the tests start (apps, workers, the CLI) would
+	@# otherwise compile its imports again wherever bytecode is not written (PYTHONDONTWRITEBYTECODE).
+	$(UV) run python -m compileall -q -j 0 cqrs writer readapi connectors streams servicekit schemas infra
 	$(UV) run python -m writer.grpc  # the gRPC stubs generated from schemas/proto (git-ignored)
 	$(UV) run cqrs stack install
 

@@ -16,7 +16,7 @@ from prometheus_client import Counter, Histogram
 
 from readapi.answers import MetaInfo, PageInfo, dumps
 from readapi.cache import ResponseCache
-from readapi.freshness import CheckpointMirror
+from readapi.freshness import CheckpointMirror, DetailLookup
 from readapi.ports import OrderLists, OrderSearch, OrderSummaries, OrderViews, ViewPosition
 from readapi.queries import ListQuery, SearchQuery
 from readapi.settings import ReadApiSettings
@@ -93,13 +93,8 @@ async def order_detail(
     elif wait is not None:
         WAITS.labels(DETAIL, "immediate").inc()
     minimum = wait.min_version if wait is not None else 0
-    if lookup.cached is not None:
-        # The entry's key is the applied version, its header the version it holds: both are the same by construction.
-        header, _, data = lookup.cached.partition(b"\n")
-        customer_id, version, updated_at = json.loads(header)
-        require_visible(scope, order_id, customer_id)
-        CACHE.labels("detail", "hit").inc()
-        return Answer(data, MetaInfo(updated_at, version, cached=True, stale=version < minimum))
+    if (hit := cached_detail(lookup, order_id, scope, minimum)) is not None:
+        return hit
     CACHE.labels("detail", "miss").inc()
     document = visible(scope, order_id, document if fetched else await services.views.get(order_id))
     data = dumps(document)
@@ -109,6 +104,18 @@ async def order_detail(
         key = services.cache.detail_key(lookup.generation, order_id, version)
         await services.cache.put(key, header + b"\n" + data, services.settings.detail_cache_ttl_s)
     return Answer(data, MetaInfo(document["updatedAt"], version, stale=version < minimum))
+
+
+def cached_detail(lookup: DetailLookup, order_id: str, scope: str | None, minimum: int) -> Answer | None:
+    """The answer a cache entry makes, its owner checked (`OrderNotVisible` otherwise); None without an entry."""
+    if lookup.cached is None:
+        return None
+    # The entry's key is the applied version, its header the version it holds: both are the same by construction.
+    header, _, data = lookup.cached.partition(b"\n")
+    customer_id, version, updated_at = json.loads(header)
+    require_visible(scope, order_id, customer_id)
+    CACHE.labels("detail", "hit").inc()
+    return Answer(data, MetaInfo(updated_at, version, cached=True, stale=version < minimum))
 
 
 async def strong_order_detail(

@@ -229,6 +229,37 @@ def _scenarios(order_ids: list[str], views: list[str], cursors: list[str]) -> di
     return scenarios
 
 
+def _ceiling(
+    token: str, clients: list[int], seconds: float, workers: int, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The same-run reference (`cqrs.bench.ceiling`: uvicorn answering fixed bytes) at each client count; every row
+    above gets its req/s as a share of it (`÷ ceiling`), which says more than req/s on a shared, noisy machine."""
+    port = _free_port()
+    command = [sys.executable, "-m", "cqrs.bench.ceiling", str(port), str(workers)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_port(port, process)
+        ceiling = {count: _scenario(url, token, [Target("/", {})], count, seconds) for count in clients}
+    finally:
+        process.terminate()
+        process.wait(15)
+    for row in rows:
+        count = int(row["scenario"].rsplit(", ", 1)[1].split()[0])
+        row["÷ ceiling"] = round(row["req/s"] / ceiling[count]["req/s"], 2)
+    return [{"scenario": f"uvicorn ceiling, {count} clients"} | ceiling[count] for count in clients]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], within_s: float = 30) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the ceiling server did not listen on {port}")
+
+
 def _cursors(url: str, token: str) -> list[str]:
     """The cursors of the first `KEYSET_PAGES` pages of the newest-first list (deep pages for the keyset scenario)."""
     cursors: list[str] = []
@@ -271,6 +302,7 @@ def run(clients: list[int], seconds: float, workers: int, orders: int, views: li
             for name, targets in _scenarios(order_ids, views, cursors).items()
             for count in clients
         ]
+        rows += _ceiling(token, clients, seconds, workers, rows)
         if rates:
             rows.append({"scenario": "list projection"} | rates)
     finally:

@@ -16,6 +16,7 @@ from readapi.api.metrics import REQUEST_LATENCY
 from readapi.api.openapi import document_problems
 from readapi.api.problems import install_problem_handlers
 from readapi.api.services import Services
+from readapi.api.shortcut import CachedDetailShortcut
 from readapi.cache import ResponseCache
 from readapi.freshness import CheckpointMirror
 from readapi.settings import ReadApiSettings, readapi_settings
@@ -55,6 +56,7 @@ def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     include_metrics(app, settings)
     install_problem_handlers(app)
+    app.add_middleware(CachedDetailShortcut)  # innermost: timed and correlated like every request
     app.add_middleware(RequestMetricsMiddleware, histogram=REQUEST_LATENCY)
     app.add_middleware(CorrelationIdMiddleware)
     document_problems(app)
