@@ -214,7 +214,7 @@ def query_request(headers: Mapping[str, str], params: Mapping[str, str]) -> Quer
                 raise ClickHouseError.raised_here(BAD_ARGUMENTS, f"Invalid setting name {name!r}")
             settings[name] = value
     return QueryRequest(
-        query_id=params.get("query_id") or str(uuid.uuid4()),
+        query_id=params.get("query_id") or headers.get("x-clickhouse-query-id") or str(uuid.uuid4()),
         database=params.get("database") or headers.get("x-clickhouse-database") or "default",
         default_format=params.get("default_format") or headers.get("x-clickhouse-format") or _DEFAULT_FORMAT,
         settings=settings,
