@@ -13,6 +13,7 @@ from connectors import cli as connectors_cli
 from connectors.errors import ConnectorError
 from cqrs import stack_cli, writer_cli
 from cqrs.bench import cli as bench_cli
+from cqrs.regions import cli as region_cli
 from cqrs.top.command import top
 from infra.errors import CommandFailure, StackError
 from readapi import cli as readapi_cli
@@ -27,6 +28,7 @@ app.add_typer(writer_cli.app, name="writer")
 app.add_typer(readapi_cli.app, name="readapi")
 app.add_typer(streams_cli.app, name="streams")
 app.add_typer(streams_cli.projections_app, name="projections")
+app.add_typer(region_cli.app, name="region")
 app.command("token")(writer_cli.token)
 app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("import")(writer_cli.import_file)

@@ -108,18 +108,14 @@ class CheckpointMirror:
         return DetailLookup(generation=int(generation) if generation else None, applied_version=version, cached=None)
 
     async def position(self, projection: str) -> ViewPosition:
-        keys = self.keys(projection)
-        head, partitions = keys.around_generation("partitions")
-        _, stats = keys.around_generation("stats")
         try:
-            generation, flat, flushed = await self._position(args=[keys.active, head, partitions, stats, UPDATED_AT])
+            generation, partitions, flushed = await self._partitions(projection)
         except RedisError as error:
             log.warning("mirror.position_failed error=%r", error)
             return ViewPosition(generation=None, position=0, last_event_ms=None, flushed_ms=None)
         offsets = 0
         newest: int | None = None
-        for value in flat[1::2]:
-            offset, timestamp_ms = decode_partition(value)
+        for offset, timestamp_ms in partitions.values():
             offsets += offset
             newest = max(newest or 0, timestamp_ms)
         return ViewPosition(
@@ -128,3 +124,18 @@ class CheckpointMirror:
             last_event_ms=newest,
             flushed_ms=int(flushed) if flushed else None,
         )
+
+    async def partitions(self, projection: str) -> dict[int, tuple[int, int]]:
+        """Partition → (next offset, event time in ms of the last applied event) of the active generation: what the
+        replica lag compares with the log's end (`readapi.lag`). Raises `RedisError`."""
+        return (await self._partitions(projection))[1]
+
+    async def _partitions(self, projection: str) -> tuple[bytes | None, dict[int, tuple[int, int]], bytes | None]:
+        keys = self.keys(projection)
+        head, partitions = keys.around_generation("partitions")
+        _, stats = keys.around_generation("stats")
+        generation, flat, flushed = await self._position(args=[keys.active, head, partitions, stats, UPDATED_AT])
+        decoded = {
+            int(partition): decode_partition(value) for partition, value in zip(flat[::2], flat[1::2], strict=True)
+        }
+        return generation, decoded, flushed

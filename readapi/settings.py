@@ -59,6 +59,12 @@ class ReadApiSettings(ServiceSettings):
         1_000, ge=0, description="lists count matching orders exactly up to this many; beyond, `total` is an estimate"
     )
 
+    region: str = Field(
+        "primary",
+        description="the region this API serves (`meta.region`); a read region's API also reads that region's "
+        "read models (`CQRS_STREAMS_*` names, `StreamsSettings.in_region`)",
+    )
+    lag_every_s: float = Field(1.0, gt=0, description="how often the replica lag is measured (`meta.lagSeconds`)")
     overview_part_timeout_s: float = Field(
         2.0, gt=0, description="each part of a composed answer (customer overview); a slower part is left out"
     )

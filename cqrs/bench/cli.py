@@ -79,6 +79,9 @@ def e2e(
     hold: Annotated[float, typer.Option(min=3, help="Seconds each rate of the search is held.")] = 60.0,
     start_rate: Annotated[int, typer.Option(min=1, help="First rate of the search (doubled until one fails).")] = 50,
     most_steps: Annotated[int, typer.Option(min=1, help="Most rates tried per runner.")] = 6,
+    region: Annotated[
+        str | None, typer.Option(help="Also time freshness in this read region (started if down), same commands.")
+    ] = None,
 ) -> None:
     """Per streams runner: the sustainable rate (every projection's lag bounded while vegeta posts commands), then
     accepted → visible in every read model at fixed rates; CPU per command and component, load generator excluded."""
@@ -92,7 +95,7 @@ def e2e(
     if not (search or freshness):
         raise typer.BadParameter("nothing to measure: drop --no-search or --no-freshness", param_hint="--search")
     steps = Search(start=start_rate, most_steps=most_steps) if search else None
-    run((rate or [100]) if freshness else [], seconds, sample_every, runners, steps, hold)
+    run((rate or [100]) if freshness else [], seconds, sample_every, runners, steps, hold, region)
 
 
 @app.command()

@@ -20,7 +20,7 @@ from rich.console import Console
 from cqrs.bench.report import latency_summary, report
 from cqrs.e2e.cpu import CpuMeter
 from cqrs.e2e.freshness import STORES, FreshnessProbe, Sample
-from cqrs.e2e.load import IN_FLIGHT, LoadResult, OpenLoop
+from cqrs.e2e.load import IN_FLIGHT, Accepted, LoadResult, OpenLoop
 from cqrs.e2e.mix import CommandMix
 from cqrs.e2e.plot import draw
 from cqrs.e2e.reference import Reference
@@ -37,10 +37,17 @@ class Target:
     writer_url: str
     token: str
     streams: StreamsSettings
+    region: str | None = None
+    """A read region timed beside the primary (`--region`): the same commands, visible in its read models."""
+
+    def probed(self) -> dict[str, StreamsSettings]:
+        """The read models whose freshness is timed, by region."""
+        regions = {"primary": self.streams}
+        return regions | ({self.region: self.streams.in_region(self.region)} if self.region else {})
 
 
-def prepare(settings: StackSettings) -> Target:
-    """The whole pipeline up: services, writer, projection workers, the registered connector."""
+def prepare(settings: StackSettings, region: str | None = None) -> Target:
+    """The whole pipeline up: services, writer, projection workers, the registered connector (and `region`'s apps)."""
     from connectors.cli import register
     from cqrs.apps import pipeline_stack
     from servicekit.principals import Role
@@ -48,9 +55,14 @@ def prepare(settings: StackSettings) -> Target:
     from writer.settings import WriterSettings
 
     pipeline_stack(settings, ["writer", "streams"]).up()
+    if region is not None:
+        from cqrs.regions.apps import region_stack
+
+        region_stack(settings, region).up()
     register("orders-outbox", wait=90)
     token = mint_token(WriterSettings(), subject="bench-e2e", roles=[Role.STAFF])
-    return Target(f"http://127.0.0.1:{settings.ports.writer}", token, StreamsSettings(ports=settings.ports))
+    streams = StreamsSettings(ports=settings.ports)
+    return Target(f"http://127.0.0.1:{settings.ports.writer}", token, streams, region)
 
 
 def client(target: Target) -> httpx.AsyncClient:
@@ -60,14 +72,24 @@ def client(target: Target) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=target.writer_url, headers=headers, limits=limits, timeout=30)
 
 
-async def measure(target: Target, rate: int, seconds: float, sample_every: int) -> tuple[LoadResult, FreshnessProbe]:
+async def measure(
+    target: Target, rate: int, seconds: float, sample_every: int
+) -> tuple[LoadResult, dict[str, FreshnessProbe]]:
+    """One load; a probe per region timed (the primary, and `target.region` if any) sees the same commands."""
     reference = Reference()
-    probe = FreshnessProbe(target.streams, every=sample_every)
-    await probe.start()
+    probes = {name: FreshnessProbe(streams, every=sample_every) for name, streams in target.probed().items()}
+    for probe in probes.values():
+        await probe.start()
+
+    def accepted(command: Accepted) -> None:
+        for probe in probes.values():
+            probe.on_accepted(command)
+
     async with client(target) as http:
-        result = await OpenLoop(http, reference, CommandMix(reference, seed=rate)).run(rate, seconds, probe.on_accepted)
-    await probe.stop(drain_s=60)
-    return result, probe
+        result = await OpenLoop(http, reference, CommandMix(reference, seed=rate)).run(rate, seconds, accepted)
+    for probe in probes.values():
+        await probe.stop(drain_s=60)
+    return result, probes
 
 
 def row(scenario: str, result: LoadResult, probe: FreshnessProbe, behind: dict[str, int]) -> dict[str, Any]:
@@ -107,11 +129,17 @@ def use_runner(settings: StackSettings, runner: str | None) -> None:
 
 
 def run(
-    rates: list[int], seconds: float, sample_every: int, runners: list[str], search: Search | None, hold_s: float
+    rates: list[int],
+    seconds: float,
+    sample_every: int,
+    runners: list[str],
+    search: Search | None,
+    hold_s: float,
+    region: str | None = None,
 ) -> None:
     settings = stack_settings()
     with console.status("starting the pipeline (stack, writer, projections, connector)…"):
-        target = prepare(settings)
+        target = prepare(settings, region)
     steps: list[Step] = []
     rows = []
     samples: dict[str, list[Sample]] = {}
@@ -124,13 +152,15 @@ def run(
             steps += found
             for rate in rates:
                 scenario = f"{runner} {rate}/s"
-                cells, samples[scenario] = _freshness(target, cpu, scenario, rate, seconds, sample_every)
                 sustained = {"sustainable commands/s": best(found) or "none"} if search else {}
-                rows.append({"scenario": scenario} | sustained | cells)
+                for name, (cells, timed) in _freshness(target, cpu, scenario, rate, seconds, sample_every).items():
+                    shown = scenario if name == "primary" else f"{scenario} in {name}"
+                    samples[shown] = timed
+                    rows.append({"scenario": shown} | sustained | cells)
     finally:
         with console.status("restarting the streams app with its default runner…"):
             use_runner(settings, None)
-    recorded = {"rates": rates, "seconds": seconds, "sample_every": sample_every, "runners": runners}
+    recorded = {"rates": rates, "seconds": seconds, "sample_every": sample_every, "runners": runners, "region": region}
     if search:
         recorded |= {"search": asdict(search), "hold_s": hold_s}
         report("e2e-sustainable", [step.row() for step in steps], recorded, console)
@@ -141,15 +171,17 @@ def run(
 
 def _freshness(
     target: Target, cpu: CpuMeter, scenario: str, rate: int, seconds: float, sample_every: int
-) -> tuple[dict[str, Any], list[Sample]]:
+) -> dict[str, tuple[dict[str, Any], list[Sample]]]:
+    """Per region timed: its row and samples (the same load and CPU figures for each)."""
     with console.status(f"{scenario} for {seconds:.0f} s…"):
         asyncio.run(quiet(target, cpu))
         cpu.start()
-        result, probe = asyncio.run(measure(target, rate, seconds, sample_every))
+        result, probes = asyncio.run(measure(target, rate, seconds, sample_every))
         spent = cpu.per_command(len(result.accepted))
-        behind = asyncio.run(probe.verify())
-    console.print(f"{scenario}: {len(result.accepted):,} accepted, {len(probe.samples):,} samples")
-    return row(scenario, result, probe, behind) | spent, probe.samples
+        behind = {name: asyncio.run(probe.verify()) for name, probe in probes.items()}
+    timed = ", ".join(f"{len(probe.samples):,} samples in {name}" for name, probe in probes.items())
+    console.print(f"{scenario}: {len(result.accepted):,} accepted, {timed}")
+    return {name: (row(scenario, result, probe, behind[name]) | spent, probe.samples) for name, probe in probes.items()}
 
 
 def _shown(step: Step) -> None:

@@ -15,10 +15,12 @@ from readapi.api import health, routes_analytics, routes_customers, routes_order
 from readapi.api.metrics import REQUEST_LATENCY
 from readapi.api.openapi import document_problems
 from readapi.api.problems import install_problem_handlers
+from readapi.api.region import RegionContext
 from readapi.api.services import Services
 from readapi.api.shortcut import CachedDetailShortcut
 from readapi.cache import ResponseCache
 from readapi.freshness import CheckpointMirror
+from readapi.lag import ReplicaLag
 from readapi.settings import ReadApiSettings, readapi_settings
 from readapi.stores.analytics import ClickHouseAnalytics
 from readapi.stores.lists import PostgresOrderLists
@@ -31,7 +33,7 @@ from servicekit.logs import configure_logging
 from servicekit.metrics import RequestMetricsMiddleware
 from servicekit.middleware import CorrelationIdMiddleware
 from servicekit.tokens import TokenVerifier
-from streams.contract import DETAIL, LIST
+from streams.contract import DETAIL, LIST, PROJECTIONS
 
 log = logging.getLogger(__name__)
 SHUTDOWN_STEP_S = 5.0
@@ -59,6 +61,7 @@ def create_app(settings: ReadApiSettings | None = None) -> FastAPI:
     app.add_middleware(CachedDetailShortcut)  # innermost: timed and correlated like every request
     app.add_middleware(RequestMetricsMiddleware, histogram=REQUEST_LATENCY)
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(RegionContext)  # outermost: every answer's meta names the region
     document_problems(app)
     return app
 
@@ -106,6 +109,16 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
             )
             await waiter.start()
             stack.push_async_callback(_bounded, waiter.stop)
+            lag = ReplicaLag(
+                settings.region,
+                mirror,
+                bootstrap=streams.kafka_bootstrap,
+                topic=streams.topic,
+                projections=PROJECTIONS,
+                every_s=settings.lag_every_s,
+            )
+            await lag.start()
+            stack.push_async_callback(_bounded, lag.stop)
             app.state.services = Services(
                 settings=settings,
                 views=views,
@@ -124,6 +137,7 @@ def _lifespan(settings: ReadApiSettings) -> Callable[[FastAPI], contextlib.Abstr
                     "clickhouse": analytics,
                     "postgres": summaries,
                 },
+                lag=lag,
             )
             yield
 

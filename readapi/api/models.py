@@ -48,6 +48,12 @@ class Meta(ApiModel):
     )
     cached: bool = Field(description="answered from the cache")
     stale: bool = Field(description="older than the requested `minVersion` (the wait timed out)")
+    region: str | None = Field(description="the region that answered (`primary`, or a read region's name)")
+    lag_seconds: float | None = Field(
+        ge=0,
+        description="how far the region's projections trail the event log (the slowest one; 0 when caught up); "
+        "null while unknown",
+    )
 
 
 class Envelope(ApiModel, Generic[T]):

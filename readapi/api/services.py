@@ -9,6 +9,7 @@ from fastapi import Request
 
 from readapi.cache import ResponseCache
 from readapi.freshness import CheckpointMirror
+from readapi.lag import ReplicaLag
 from readapi.ports import Analytics, OrderLists, OrderSearch, OrderSummaries, OrderViews, Readiness
 from readapi.settings import ReadApiSettings
 from readapi.waiter import VersionWaiter
@@ -28,6 +29,8 @@ class Services:
     cache: ResponseCache
     tokens: TokenVerifier
     stores: dict[str, Readiness]
+    lag: ReplicaLag | None = None
+    """This region's replica lag (`meta.region`, `meta.lagSeconds`)."""
 
 
 async def get_services(request: Request) -> Services:

@@ -15,7 +15,7 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     assert response.headers["content-type"] == "application/json"
     body: dict[str, Any] = response.json()
     assert set(body) == {"data", "pagination", "meta"}
-    assert set(body["meta"]) == {"lastUpdated", "version", "cached", "stale"}
+    assert set(body["meta"]) == {"lastUpdated", "version", "cached", "stale", "region", "lagSeconds"}
     return body
 
 

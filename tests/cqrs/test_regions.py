@@ -1,0 +1,169 @@
+"""A read region on the real pipeline: commands through the region's proxy (a server of its own) reach the primary
+writer, Debezium relays them, the region's own projection (in-process, its own group and read models) applies them,
+and the region's read API answers the proxy's `Location` with the change (read-your-writes without a client retry);
+with the region's projections paused, the primary still answers fresh and the region answers stale, with its lag."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from cqrs.regions.apps import REGION_WAIT_DEFAULT_S
+from cqrs.regions.settings import PRIMARY
+from infra.stack import Stack
+from readapi.lag import lag_of
+from servicekit.principals import Role
+from streams.contract import DETAIL
+from streams.projections import projection_named
+from streams.sandbox import create_topics, remove
+from streams.settings import StreamsSettings
+from tests.readapi.conftest import client_of, readapi_settings, running_app, token
+from tests.readapi.helpers import ok
+from tests.readapi.live import EVENTS_TOPIC, Live
+from tests.readapi.seed import start_at_end
+from tests.readapi.test_read_your_writes import CHAINS, freshness_of_reads
+from tests.servers import served
+from tests.streams.conftest import unique_settings
+
+REGION = "eu"
+READAPI_URL = "http://readapi"
+"""The region's read API in this test (in-process): the base its proxy's `Location` names."""
+TRIES = 200
+WAN_DELAY_MS = 5
+
+
+def test_a_regions_names_differ_from_the_primarys_in_every_store() -> None:
+    primary = StreamsSettings()
+    region = primary.in_region(REGION)
+    for name, value in primary.names_env().items():
+        assert region.names_env()[name] != value, name
+    assert region.topic == primary.topic  # one log for every region
+    assert region.group_id(DETAIL, 1) == f"{REGION}.{DETAIL}.g1"
+    with pytest.raises(ValueError, match="region"):
+        primary.in_region("e u")
+
+
+def test_lag_counts_unapplied_events_and_the_age_of_the_last_applied_one() -> None:
+    now_ms = 100_000.0
+    assert lag_of({0: 10, 1: 5}, {0: (10, 99_000), 1: (5, 90_000)}, now_ms).events == 0
+    assert lag_of({0: 10, 1: 5}, {0: (10, 99_000), 1: (5, 90_000)}, now_ms).seconds == 0.0
+    behind = lag_of({0: 12, 1: 5}, {0: (10, 97_000), 1: (5, 90_000)}, now_ms)
+    assert (behind.events, behind.seconds) == (2, 3.0)
+
+
+@pytest.fixture(scope="module")
+def proxy_url(relay: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The region's command proxy, a server of its own, forwarding to the stack's writer."""
+    import os
+
+    env = dict(os.environ) | {
+        "CQRS_PROXY_WRITER_URL": f"http://127.0.0.1:{relay.settings.ports.writer}",
+        "CQRS_PROXY_READAPI_URL": READAPI_URL,
+        "CQRS_PROXY_WAN_DELAY_MS": str(WAN_DELAY_MS),
+        "CQRS_PROXY_LOG_LEVEL": "warning",
+    }
+    log = tmp_path_factory.mktemp("proxy") / "proxy.log"
+    with served(["cqrs.regions.cli", "proxy", REGION], env=env, log=log) as url:
+        yield url
+
+
+@asynccontextmanager
+async def regional_pipeline(stack: Stack, name: str, commands_url: str) -> AsyncIterator[Live]:
+    """Region `name` on a sandbox: its detail projection live from the log's end, its read API (in-process), and
+    commands sent to `commands_url`."""
+    streams = unique_settings(stack, topic=EVENTS_TOPIC)
+    streams = streams if name == PRIMARY else streams.in_region(name)
+    await create_topics(streams, events=False)
+    await start_at_end(streams, streams.group_id(DETAIL, 1))
+    staff = {"Authorization": f"Bearer {token(Role.STAFF)}"}
+    settings = readapi_settings(streams, region=name, lag_every_s=0.2, wait_default_s=REGION_WAIT_DEFAULT_S)
+    try:
+        async for application in running_app(settings):
+            async with (
+                httpx.AsyncClient(base_url=commands_url, headers=staff, timeout=30) as commands,
+                client_of(application) as reader,
+            ):
+                reader.headers.update(staff)
+                live = Live(streams, application, commands, reader, projections=(DETAIL,))
+                await live.resume()
+                try:
+                    yield live
+                finally:
+                    await live.pause()
+    finally:
+        await remove(streams, events=False, stores={projection_named(DETAIL).store})
+
+
+@pytest.fixture(scope="module")
+async def region(stack: Stack, proxy_url: str) -> AsyncIterator[Live]:
+    """Read region `eu`, its commands through its proxy."""
+    async with regional_pipeline(stack, REGION, proxy_url) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+async def primary(relay: Stack) -> AsyncIterator[Live]:
+    """The primary region's read side, in-process on a sandbox of its own (the stack's may be busy with other
+    work): what the region's pause must not slow down."""
+    async with regional_pipeline(relay, PRIMARY, f"http://127.0.0.1:{relay.settings.ports.writer}") as live:
+        yield live
+
+
+async def test_an_order_created_through_the_proxy_is_read_back_from_the_region(region: Live) -> None:
+    async def location(accepted: httpx.Response) -> bool:
+        assert accepted.headers["location"].startswith(f"{READAPI_URL}/orders/"), accepted.headers["location"]
+        answer = await region.reader.get(accepted.headers["location"])  # as the proxy gave it: minVersion included
+        if answer.status_code == 404:
+            return False  # the wait timed out before the order reached the region
+        body = ok(answer)
+        assert body["meta"]["region"] == REGION
+        return bool(body["data"]["version"] >= accepted.json()["version"] and body["meta"]["stale"] is False)
+
+    started = time.monotonic()
+    fresh = await freshness_of_reads(region, TRIES // CHAINS, location)
+    print(f"region read-your-writes: {sum(fresh)}/{len(fresh)} fresh in {time.monotonic() - started:.1f} s")
+    assert len(fresh) == TRIES
+    assert sum(fresh) >= 0.99 * TRIES, f"{TRIES - sum(fresh)} of {TRIES} answers were older"
+
+
+async def test_the_idempotency_key_passes_through_the_proxy(region: Live) -> None:
+    line = {"sku": "RG-1", "name": "Region mug", "quantity": 1, "unitPrice": "4.00"}
+    body = {"customerId": region.customer, "currency": "EUR", "items": [line]}
+    key = {"Idempotency-Key": f"region-{region.customer}"}
+    first = await region.writer.post("/orders", json=body, headers=key)
+    again = await region.writer.post("/orders", json=body, headers=key)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["aggregateId"] == first.json()["aggregateId"]
+    other = await region.writer.post("/orders", json=body | {"currency": "USD"}, headers=key)
+    assert other.status_code == 422, other.text
+    refused = await region.writer.post("/orders", json=body, headers={"Authorization": "Bearer not-a-token"})
+    assert refused.status_code == 401
+
+
+async def test_with_the_regions_projections_paused_the_primary_is_fresh_and_the_region_stale(
+    region: Live, primary: Live
+) -> None:
+    created = await region.create()
+    assert (await region.reader.get(created.headers["location"])).json()["meta"]["stale"] is False
+    await region.pause()
+    try:
+        changed = await region.add_item(created.json()["aggregateId"], 2)
+        path = changed.headers["location"].removeprefix(READAPI_URL)
+        fresh = ok(await primary.reader.get(path))
+        assert fresh["meta"]["stale"] is False
+        assert fresh["meta"]["region"] == PRIMARY
+        assert fresh["data"]["version"] == changed.json()["version"]
+        await asyncio.sleep(1.0)  # a lag measurement or more after the command's event reached the log
+        stale = ok(await region.reader.get(changed.headers["location"], params={"timeout": 0.3}))
+        assert stale["meta"]["stale"] is True
+        assert stale["data"]["version"] == created.json()["version"]
+        assert stale["meta"]["region"] == REGION
+        assert stale["meta"]["lagSeconds"] > 0.5
+        assert region.app.state.services.lag.per_projection[DETAIL].events >= 1
+    finally:
+        await region.resume()
