@@ -44,6 +44,12 @@ class WriterApi(Service):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def extra_ports(self) -> tuple[int, ...]:
+        """The gRPC command API (`CQRS_WRITER_GRPC_PORT`): gRPC shares a port among processes (SO_REUSEPORT), so a
+        stray writer still holding it must be found before start, not left to answer calls."""
+        return (self.settings.ports.writer_grpc,)
+
     def install(self) -> None:
         """Code of this checkout: nothing to fetch."""
 
