@@ -1,70 +1,37 @@
-"""`cqrs bench writer`: concurrent HTTP clients against the real writer service (uvicorn, real Postgres).
+"""`cqrs bench writer`: the writer's commands/s against what PostgreSQL does with the writer's own transaction, in one
+run: vegeta (Go) posting `create-order` over HTTP, closed loop, one connection per client, and pgbench running the
+statement the writer sends for that command (`cqrs.bench.pgbench`), with as many clients, on the same database.
 
-Closed loop: each client sends its next command when the previous one is answered. The mix is realistic: one
-create-order per order, then add-item commands on that order. The load generator shares the machine's cores with
-the writer and Postgres, so the figures are a floor for what the writer does on its own.
+Rounds alternate (HTTP, pgbench, HTTP, …) so that load drifting on a shared machine touches both alike; each figure is
+the median over the rounds, the ratio the median of the per-round ratios. The ratio is the share of its own
+transaction's ceiling the writer reaches: what HTTP, validation, the token, the handler and the driver cost on top.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+import statistics
 from typing import Any
 
-import httpx
+from cqrs.bench import pgbench
+from cqrs.bench.report import report
+from cqrs.bench.writer_grpc import CREATE_ORDER, http_create_orders, median_row
 
-from cqrs.bench.report import latency_summary, report
-
-
-async def _client(client: httpx.AsyncClient, until: float, latencies: list[float], failures: list[int]) -> None:
-    order_id: str | None = None
-    adds = 0
-    body: dict[str, Any]
-    while time.perf_counter() < until:
-        if order_id is None or adds >= 9:
-            path, body = (
-                "/commands/create-order",
-                {
-                    "customerId": "bench-writer",
-                    "currency": "EUR",
-                    "items": [{"sku": "BENCH-1", "name": "Bench item", "quantity": 1, "unitPrice": "9.99"}],
-                },
-            )
-            adds = 0
-        else:
-            item = {"sku": f"BENCH-{adds}", "name": "Bench item", "quantity": 1, "unitPrice": "1.00"}
-            path, body = "/commands/add-item-to-order", {"orderId": order_id, "item": item}
-            adds += 1
-        started = time.perf_counter()
-        response = await client.post(path, json=body)
-        latencies.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 202:
-            failures.append(response.status_code)
-        elif path.endswith("create-order"):
-            order_id = response.json()["aggregateId"]
+ROUNDS = 3
 
 
-async def _measure(url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
-    latencies: list[float] = []
-    failures: list[int] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as client:
-        await client.post("/commands/create-order", json={})  # warm the connection and the app
-        started = time.perf_counter()
-        until = started + seconds
-        await asyncio.gather(*(_client(client, until, latencies, failures) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    summary = latency_summary(latencies)
-    return {
-        "scenario": f"{clients} clients, {seconds:.0f} s",
-        "commands": summary["count"],
-        "refused": len(failures),
-        "commands/s": round(summary["count"] / elapsed, 1),
-        "p50 ms": summary["p50_ms"],
-        "p95 ms": summary["p95_ms"],
-        "p99 ms": summary["p99_ms"],
-    }
+def against_pgbench(url: str, token: str, database_url: str, clients: int, seconds: float) -> list[dict[str, Any]]:
+    http_runs, pgbench_runs = [], []
+    for _ in range(ROUNDS):
+        http_runs.append(http_create_orders(url, token, clients, seconds))
+        ceiling = pgbench.run(database_url, CREATE_ORDER, clients=clients, seconds=seconds)
+        pgbench_runs.append({"requests": ceiling.transactions, "accepted": ceiling.transactions - ceiling.failed,
+                             "rate": ceiling.transactions_per_s,
+                             "p50_ms": ceiling.p50_ms, "p99_ms": ceiling.p99_ms})  # fmt: skip
+    ratios = [h["rate"] / p["rate"] for h, p in zip(http_runs, pgbench_runs, strict=True) if p["rate"]]
+    http_row = median_row(f"HTTP create-order, {clients} clients", "vegeta", http_runs)
+    http_row["÷ pgbench"] = round(statistics.median(ratios), 2) if ratios else None
+    pgbench_row = median_row(f"its transaction in pgbench, {clients} clients", "pgbench", pgbench_runs)
+    return [http_row, pgbench_row]
 
 
 def run(clients: list[int], seconds: float, workers: int, *, grpc: bool = False) -> None:
@@ -91,5 +58,8 @@ def run(clients: list[int], seconds: float, workers: int, *, grpc: bool = False)
         settings_used = {"clients": clients, "seconds_per_round": seconds, "rounds": 3, "uvicorn_workers": workers}
         report("writer-grpc", rows, settings_used)
         return
-    rows = [asyncio.run(_measure(url, token, count, seconds)) for count in clients]
-    report("writer", rows, {"clients": clients, "seconds": seconds, "uvicorn_workers": workers})
+    database_url = WriterSettings().database_url
+    rows = [row for count in clients for row in against_pgbench(url, token, database_url, count, seconds)]
+    report(
+        "writer", rows, {"clients": clients, "seconds_per_round": seconds, "rounds": ROUNDS, "uvicorn_workers": workers}
+    )

@@ -35,7 +35,7 @@ def compare(url: str, target: str, token: str, clients: int, seconds: float, rou
     metadata = {"authorization": f"Bearer {token}"}
     http_runs, grpc_runs = [], []
     for _ in range(rounds):
-        http_runs.append(_http(url, token, clients, seconds))
+        http_runs.append(http_create_orders(url, token, clients, seconds))
         # protobuf's JSON mapping takes the same camelCase names as the HTTP body.
         grpc = ghz.load(
             target, PROTO, METHOD, CREATE_ORDER, metadata, clients=clients, seconds=seconds, import_path=PROTO_ROOT
@@ -43,13 +43,13 @@ def compare(url: str, target: str, token: str, clients: int, seconds: float, rou
         grpc_runs.append({"requests": grpc.calls, "accepted": grpc.ok, "rate": grpc.rate, "p50_ms": grpc.p50_ms,
                           "p99_ms": grpc.p99_ms})  # fmt: skip
     ratios = [g["rate"] / h["rate"] for h, g in zip(http_runs, grpc_runs, strict=True) if h["rate"]]
-    http_row = _row(f"HTTP, {clients} clients", "vegeta", http_runs)
-    grpc_row = _row(f"gRPC, {clients} clients", "ghz", grpc_runs)
+    http_row = median_row(f"HTTP, {clients} clients", "vegeta", http_runs)
+    grpc_row = median_row(f"gRPC, {clients} clients", "ghz", grpc_runs)
     grpc_row["commands/s vs HTTP"] = round(statistics.median(ratios), 2) if ratios else None
     return [http_row, grpc_row]
 
 
-def _row(scenario: str, generator: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def median_row(scenario: str, generator: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "scenario": scenario,
         "generator": generator,
@@ -61,7 +61,7 @@ def _row(scenario: str, generator: str, runs: list[dict[str, Any]]) -> dict[str,
     }
 
 
-def _http(url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
+def http_create_orders(url: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
     """vegeta's closed loop on `POST /commands/create-order` (the one target, sent again and again)."""
     with tempfile.TemporaryDirectory() as work:
         targets, results = Path(work) / "targets.json", Path(work) / "results.bin"
