@@ -66,16 +66,16 @@ def cached(target: Path, build: Callable[[Path], None]) -> Path:
     return target
 
 
-def go_install(service: str, package: str, version: str, cache_dir: Path) -> Path:
+def go_install(service: str, package: str, version: str, cache_dir: Path, tags: Sequence[str] = ()) -> Path:
     """The binary of Go `package` at module `version`, built once into `cache_dir/<name>-<version>` (`go install`
-    from the module proxy, checksums from the module's go.sum); CGO off, so it needs no C toolchain."""
+    from the module proxy, checksums from the module's go.sum, with build `tags`); CGO off: no C toolchain needed."""
     parts = package.rstrip("/").split("/")
     name = parts[-2] if re.fullmatch(r"v\d+", parts[-1]) else parts[-1]  # Go names `…/vegeta/v12` `vegeta`
 
     def build(out: Path) -> None:
         go = require_tool("go", service, "install Go 1.22+ (https://go.dev/doc/install) and rerun")
-        run_step(service, [go, "install", f"{package}@{version}"], "see the Go error above",
-                 env={"GOBIN": str(out / "bin"), "CGO_ENABLED": "0"})  # fmt: skip
+        argv = [go, "install", *(["-tags", ",".join(tags)] if tags else []), f"{package}@{version}"]
+        run_step(service, argv, "see the Go error above", env={"GOBIN": str(out / "bin"), "CGO_ENABLED": "0"})
 
     return cached(cache_dir / f"{name}-{version}", build) / "bin" / name
 

@@ -15,6 +15,11 @@ RULE_TESTS = sorted((HERE / "tests").glob("*_test.yml"))
 PROMTOOL_PACKAGE = "github.com/prometheus/prometheus/cmd/promtool"
 
 
+# Without the cloud service discoveries (AWS, Azure, GCE, Kubernetes, …: most of Prometheus' dependencies), which
+# checking and testing rules never use: the build takes a fraction of the time. Static and file discovery stay.
+PROMTOOL_TAGS = ("remove_all_sd",)
+
+
 def promtool() -> Path:
     """The pinned promtool (`go install` from the module proxy into the per-user cache on first use)."""
-    return go_install("promtool", PROMTOOL_PACKAGE, versions.PROMETHEUS, stack_settings().cache_dir)
+    return go_install("promtool", PROMTOOL_PACKAGE, versions.PROMETHEUS, stack_settings().cache_dir, PROMTOOL_TAGS)
