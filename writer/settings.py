@@ -59,7 +59,9 @@ class WriterSettings(ServiceSettings):
     )
     relay_slot_poll_interval_s: float = Field(1.0, gt=0, description="how often the slot's retention is read")
     relay_connect_url: str = Field(
-        "", description="Kafka Connect's REST API: the relay connector's state is exported as gauges ('' turns it off)"
+        "",
+        description="Kafka Connect's REST API: the relay connector's state is exported as gauges, and readiness"
+        " (`/health/ready`) also asks whether the connector, its task and its slot run ('' turns both off)",
     )
     relay_connector: str = Field("orders-outbox", description="the relay's Debezium connector in Kafka Connect")
     relay_connect_poll_interval_s: float = Field(5.0, gt=0, description="how often the connector's state is read")
@@ -82,12 +84,6 @@ class WriterSettings(ServiceSettings):
     trace_wait_max_s: float = Field(30.0, gt=0, description="the largest `timeout` a `?wait=applied` may ask for")
     trace_max_waiters: int = Field(100, ge=1, description="traces waiting at once per process; beyond it 503")
     trace_timeout_s: float = Field(3.0, gt=0, description="bound of each Kafka or Redis lookup of one trace")
-    relay_ready_connect_url: str = Field(
-        "",
-        description="Kafka Connect's REST API: readiness (`/health/ready`) then also asks whether the relay connector"
-        " and its task run and its slot is streamed ('' leaves the relay out of readiness)",
-    )
-    relay_ready_connector: str = Field("orders-outbox", description="the relay's connector, as readiness names it")
 
     port: Port = 8001
     grpc_enabled: bool = Field(True, description="serve the gRPC command API (writer/grpc) beside HTTP")

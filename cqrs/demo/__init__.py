@@ -3,8 +3,8 @@
 It starts every service and our apps (writer, projection workers, read API, webhook agent), registers the Debezium
 connector and a webhook endpoint served by a local receiver, imports a sample file of orders through the batch
 endpoint, posts a short live story over HTTP, and then shows where it all arrived: Postgres, Kafka (decoded Avro),
-each read model with how soon it showed the order, the read API (read-your-writes, search, revenue), the signed
-webhook deliveries, and the URLs of the OpenAPI docs.
+each read model with how soon it showed the order, the read API (read-your-writes, search, revenue), one command's
+trace (`GET /commands/{commandId}`), the signed webhook deliveries, and the URLs of the OpenAPI docs.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ def run_demo() -> None:
             last_202 = time.monotonic()
             _show_pipeline(settings, posted, tail, last_202)
             _show_read_api(readapi_url, posted)
+            # Where has the last command got to? The writer's trace, waiting until every projection shows it.
+            traced = staff.get(f"/commands/{posted[-1]['commandId']}", params={"wait": "applied", "timeout": 10})
+            show.trace(traced.raise_for_status().json())
             story_orders = {row["aggregateId"] for row in posted}
             wanted = [row for row in posted if row["command"] in ("confirm-order", "cancel-order")]
             receiver.wait_for(lambda: len(receiver.effects_for(story_orders)) >= len(wanted), WAIT_S)

@@ -140,5 +140,25 @@ def webhooks(effects: list[Effect], attempts: int, rejected: int) -> None:
     console.print(table)
 
 
+def trace(answer: dict[str, Any]) -> None:
+    """One command's trace (`GET /commands/{commandId}?wait=applied`): where its events got to."""
+    traced = answer["trace"]
+    relay = traced["relay"]
+    offsets = ",".join(str(offset) for offset in relay["offsets"]) if relay else ""
+    where = f"in {relay['topic']} {relay['partition']}@{offsets}" if relay else "not relayed yet"
+    command = f"{answer['command']} {answer['commandId'][:8]} (order {answer['aggregateId'][:8]} v{answer['version']})"
+    title = f"GET /commands/{{commandId}}: {command} is {traced['state']}; its events {where}"
+    table = Table(title=escape(title))
+    for column in ("projection", "state", "applied version", "applied at", "parked"):
+        table.add_column(column)
+    for name, progress in traced["projections"].items():
+        parked = progress.get("parked")
+        table.add_row(
+            name, progress["state"], str(progress["appliedVersion"]), progress["appliedAt"] or "-",
+            parked["reason"] if parked else "-",
+        )  # fmt: skip
+    console.print(table)
+
+
 def _seconds(value: float | None) -> str:
     return f"{value * 1000:.0f} ms" if value is not None else "not yet"

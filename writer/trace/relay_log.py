@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -96,20 +97,35 @@ class RelayLog:
         if (known := self._found.get(command_id)) is not None:
             return known
         async with self._lock:
-            found = await asyncio.wait_for(self._search(command_id, aggregate_id, since_ms, events), self._timeout_s)
+            try:
+                found = await asyncio.wait_for(
+                    self._search(command_id, aggregate_id, since_ms, events), self._timeout_s
+                )
+            finally:
+                self._idle()
         if found is not None:
             self._found[command_id] = found
             while len(self._found) > REMEMBERED:
                 self._found.popitem(last=False)
         return found
 
-    async def parked(self, projection: str, generation: int | None, aggregate_id: str) -> list[Parked]:
-        """The order's events `projection` holds in its DLQ (generation `generation`), oldest first."""
-        topic = f"{self._dlq_prefix}{projection}"
+    async def parked(self, aggregate_id: str, generations: Mapping[str, int | None]) -> dict[str, list[Parked]]:
+        """Per projection (→ its active generation), the order's events it holds in its DLQ, oldest first."""
+        topics = {projection: f"{self._dlq_prefix}{projection}" for projection in generations}
         async with self._lock:
-            ledger = self._ledgers.setdefault(topic, _DlqLedger())
-            await asyncio.wait_for(self._catch_up(topic, ledger), self._timeout_s)
-        return ledger.holding(generation, aggregate_id)
+            try:
+                await asyncio.wait_for(self._catch_up(list(topics.values())), self._timeout_s)
+            finally:
+                self._idle()
+        return {
+            projection: self._ledgers[topic].holding(generations[projection], aggregate_id)
+            for projection, topic in topics.items()
+        }
+
+    def _idle(self) -> None:
+        """Between lookups the consumer fetches nothing (an assigned partition would be polled all the time)."""
+        if self._consumer is not None and (assigned := self._consumer.assignment()):
+            self._consumer.pause(*assigned)
 
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -118,6 +134,8 @@ class RelayLog:
                 enable_auto_commit=False,
                 request_timeout_ms=int(self._timeout_s * 1000) + 1000,
                 max_partition_fetch_bytes=4 * 2**20,
+                # A lookup switches partitions: a long poll left on the previous one would delay the next by its wait.
+                fetch_max_wait_ms=20,
             )
             await consumer.start()
             self._consumer = consumer
@@ -159,12 +177,18 @@ class RelayLog:
                 return Relayed(self._events_topic, partition.partition, tuple(offsets), first_ms)
         return None
 
-    async def _catch_up(self, topic: str, ledger: _DlqLedger) -> None:
+    async def _catch_up(self, topics: list[str]) -> None:
+        """Bring the ledgers of `topics` up to the topics' ends as of now (one offsets request for all)."""
         consumer = await self._started()
-        partition = TopicPartition(topic, 0)
-        end = (await consumer.end_offsets([partition]))[partition]
-        if ledger.next_offset >= end:
-            return
+        partitions = [TopicPartition(topic, 0) for topic in topics]
+        ends = await consumer.end_offsets(partitions)
+        for partition in partitions:
+            ledger = self._ledgers.setdefault(partition.topic, _DlqLedger())
+            if ledger.next_offset < ends[partition]:
+                await self._read(consumer, partition, ledger, ends[partition])
+
+    @staticmethod
+    async def _read(consumer: AIOKafkaConsumer, partition: TopicPartition, ledger: _DlqLedger, end: int) -> None:
         consumer.assign([partition])
         consumer.seek(partition, ledger.next_offset)
         while ledger.next_offset < end:
@@ -177,7 +201,7 @@ class RelayLog:
                 try:
                     ledger.apply(json.loads(record.value or b"{}"))
                 except (ValueError, KeyError, TypeError) as error:  # not ours to judge: skip, but say so
-                    log.warning("trace.bad_dead_letter", topic=topic, offset=record.offset, error=repr(error))
+                    log.warning("trace.bad_dead_letter", topic=partition.topic, offset=record.offset, error=repr(error))
 
 
 def _letter(message: dict[str, object]) -> _Letter:

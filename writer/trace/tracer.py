@@ -108,8 +108,16 @@ class CommandTracer:
         except LOOKUP_ERRORS as error:
             log.warning("trace.event_topic_unavailable", error=repr(error))
             unknown.append("relay")
+        behind = {p: a.generation for p, a in applied.items() if a.version is None or a.version < version}
+        letters: dict[str, list[Parked]] = {}
+        if behind and relayed is not None:  # only relayed events can be parked
+            try:
+                letters = await self._log.parked(order_id, behind)
+            except LOOKUP_ERRORS as error:
+                log.warning("trace.dlq_unavailable", error=repr(error))
+                unknown.append("dead letters")
         progress = [
-            await self._progress(projection, order_id, version, found, relayed, unknown)
+            self._progress(projection, order_id, version, found, relayed, letters.get(projection, []))
             for projection, found in applied.items()
         ]
         relay_problem = failure = None
@@ -120,28 +128,20 @@ class CommandTracer:
                 failure = f"{relay_problem}: this command's events were never relayed"
         return CommandTrace(outcome, relayed, progress, failure, relay_problem, unknown)
 
-    async def _progress(
+    def _progress(
         self,
         projection: str,
         order_id: str,
         version: int,
         applied: Applied,
         relayed: Relayed | None,
-        unknown: list[str],
+        letters: list[Parked],
     ) -> ProjectionProgress:
         if applied.version is not None and applied.version >= version:
             at_ms = self._announcements.applied_at_ms(projection, order_id, version)
             return ProjectionProgress(projection, "applied", applied.version, at_ms)
-        holding: list[Parked] = []
-        if relayed is not None:  # only relayed events can be parked
-            try:
-                letters = await self._log.parked(projection, applied.generation, order_id)
-            except LOOKUP_ERRORS as error:
-                log.warning("trace.dlq_unavailable", projection=projection, error=repr(error))
-                unknown.append(f"dlq.{projection}")
-                letters = []
-            # Sequenced parking: a letter of this version or an earlier one holds the command back.
-            holding = [letter for letter in letters if letter.version is None or letter.version <= version]
+        # Sequenced parking: a letter of this version or an earlier one holds the command back.
+        holding = [letter for letter in letters if letter.version is None or letter.version <= version]
         if holding:
             own = next((letter for letter in holding if letter.version == version), holding[-1])
             cause = holding[0] if holding[0] is not own else None
@@ -153,11 +153,11 @@ class CommandTracer:
 async def tracing(
     settings: WriterSettings, pool: AsyncConnectionPool[AsyncConnection[TupleRow]]
 ) -> AsyncIterator[tuple[CommandTracer, RelayProbe | None]]:
-    """The app's tracer and, when `relay_ready_connect_url` is set, the relay probe readiness asks (the trace also
+    """The app's tracer and, when `relay_connect_url` is set, the relay probe readiness asks (the trace also
     uses it to say why a command is not relayed). Nothing connects until first used."""
     relay = None
-    if settings.relay_ready_connect_url:
-        relay = RelayProbe(settings.relay_ready_connect_url, settings.relay_ready_connector, pool, settings.relay_slot)
+    if settings.relay_connect_url:
+        relay = RelayProbe(settings.relay_connect_url, settings.relay_connector, pool, settings.relay_slot)
     tracer = CommandTracer(settings, relay)
     try:
         yield tracer, relay

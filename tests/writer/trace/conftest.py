@@ -39,7 +39,7 @@ def trace_settings(traced_pipeline: Stack) -> WriterSettings:
     return WriterSettings(
         database_url=f"postgresql://postgres@127.0.0.1:{ports.postgres}/orders",
         log_level="warning",
-        relay_ready_connect_url=f"http://127.0.0.1:{ports.connect}",
+        relay_connect_url=f"http://127.0.0.1:{ports.connect}",
     )
 
 
