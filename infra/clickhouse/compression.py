@@ -1,13 +1,13 @@
 """HTTP compression: request bodies (`Content-Encoding`), decoded with a bound on what they produce, and responses
-(`enable_http_compression=1` + `Accept-Encoding`, as clickhouse-server does).
+(`Accept-Encoding`, unless `enable_http_compression=0`, as clickhouse-server does).
 
 clickhouse-connect compresses every insert body with its preferred codec (lz4 when installed) whatever the
 server announces, so decoding request bodies is mandatory. A few KiB of compressed zeros can expand to gigabytes,
 so bodies are decoded frame by frame with each decoder's `max_length` and refused as soon as the output passes the
-cap, before it is ever held in memory. Responses are compressed only when the request asks for it with
-`enable_http_compression=1`, with the first method of clickhouse-server's preference order that the client accepts
-and this server has (br and snappy are not here: a client offering only those gets an uncompressed answer, which
-HTTP allows).
+cap, before it is ever held in memory. Responses are compressed when the client's Accept-Encoding names a method
+and `enable_http_compression` is not 0 (its default is 1 in this ClickHouse version), with the first method of
+clickhouse-server's preference order that the client accepts and this server has (br and snappy are not here: a
+client offering only those gets an uncompressed answer, which HTTP allows).
 """
 
 from __future__ import annotations

@@ -189,7 +189,9 @@ def transport(headers: Mapping[str, str], params: Mapping[str, str]) -> Transpor
             NOT_IMPLEMENTED, "session_check=1 is not supported: this server keeps no HTTP sessions"
         )
     http_encoding = None
-    if _flag(params, "enable_http_compression"):
+    # Unset means the engine's default, which is 1 in this ClickHouse version (system.settings says so): an
+    # Accept-Encoding alone is enough, as with clickhouse-server.
+    if "enable_http_compression" not in params or _flag(params, "enable_http_compression"):
         http_encoding = choose_response_encoding(headers.get("accept-encoding", ""))
     level_text = params.get("http_zlib_compression_level", str(DEFAULT_RESPONSE_LEVEL))
     if not level_text.isdigit():

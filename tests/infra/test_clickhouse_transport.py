@@ -186,7 +186,8 @@ def test_clickhouse_servers_preference_and_the_defaults(service: Service) -> Non
             chosen: str | None = response.headers.get("content-encoding")
             return chosen
 
-    assert encoding("gzip, deflate, br, zstd") is None  # not asked with enable_http_compression: never compressed
+    assert encoding("gzip, deflate, br, zstd") == "zstd"  # enable_http_compression defaults to 1 in this version
+    assert encoding("gzip, deflate, br, zstd", enable_http_compression="0") is None
     assert encoding("gzip, deflate, br, zstd", enable_http_compression="1") == "zstd"
     assert encoding("gzip, deflate", enable_http_compression="true") == "gzip"
     assert encoding("br", enable_http_compression="1") is None  # nothing this server has: identity, valid HTTP
