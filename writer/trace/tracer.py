@@ -71,14 +71,20 @@ class CommandTracer:
     async def _wait_applied(self, order_id: str, version: int, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         woken = self._announcements.waiter(order_id)  # registered before the first read: no announcement is missed
+        checked_parked = False  # once: a parked event announces nothing, and stays parked until an operator acts
         try:
             while True:
                 try:
                     applied = await self._mirror.of(order_id)
                 except LOOKUP_ERRORS:
                     return  # the snapshot reports what it can
-                if all(a.version is not None and a.version >= version for a in applied.values()):
+                behind = {p: a.generation for p, a in applied.items() if a.version is None or a.version < version}
+                if not behind:
                     return
+                if not checked_parked:
+                    checked_parked = True
+                    if await self._held(order_id, version, behind):
+                        return  # parked: waiting longer would not change the answer
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
@@ -89,6 +95,14 @@ class CommandTracer:
                 woken.clear()
         finally:
             self._announcements.release(order_id, woken)
+
+    async def _held(self, order_id: str, version: int, behind: Mapping[str, int | None]) -> bool:
+        """Whether a dead letter holds the command back in one of the `behind` projections."""
+        try:
+            letters = await self._log.parked(order_id, behind)
+        except LOOKUP_ERRORS:
+            return False
+        return any(letter.version is None or letter.version <= version for held in letters.values() for letter in held)
 
     async def _snapshot(self, outcome: Mapping[str, Any]) -> CommandTrace:
         order_id, version = str(outcome["aggregateId"]), int(outcome["version"])
