@@ -49,44 +49,59 @@ def worker(
     ] = None,
     runner: Annotated[str, typer.Option(help="kafka (default: plain aiokafka) or faust (same contract).")] = "kafka",
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Processes per projection, sharing its partitions (default: CQRS_STREAMS_WORKERS, 1)."
+        ),
+    ] = None,
+    replica: Annotated[int, typer.Option(min=0, hidden=True, help="Which worker of its projection this is.")] = 0,
 ) -> None:
-    """Run projection workers until SIGTERM/SIGINT; one projection runs in this process, several under a supervisor."""
+    """Run projection workers until SIGTERM/SIGINT; one projection runs in this process, several (or several workers
+    of one) under a supervisor."""
     from streams.logs import configure_logging
 
     configure_logging(log_level)
+    settings = _settings()
     names = projection or list(PROJECTIONS)
     for name in names:
         projection_named(name)  # fail fast on a typo
-    if len(names) > 1:
+    count = workers or settings.workers
+    if len(names) > 1 or count > 1:
         from streams.supervisor import supervise
 
-        raise typer.Exit(supervise(names, ["--runner", runner, "--log-level", log_level]))
+        raise typer.Exit(supervise(names, ["--runner", runner, "--log-level", log_level], workers=count))
     from streams.run import run_projection
 
     try:
-        raise typer.Exit(run_projection(_settings(), names[0], runner=runner, log_level=log_level))
+        raise typer.Exit(run_projection(settings, names[0], runner=runner, log_level=log_level, replica=replica))
     except StreamsError as error:
         raise _fail(error) from error
 
 
 @projections_app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-    """Per projection: generation, consumer lag (events and seconds), rate, applied events, DLQ size."""
+    """Per projection: generation, consumer lag (events and seconds), rate, applied events, DLQ size, and each worker
+    with the partitions it owns and their lag."""
     statuses = asyncio.run(all_statuses(_settings()))
     if as_json:
         rows = [asdict(s) | {"lagEvents": s.lag_events, "lagSeconds": round(s.lag_seconds, 3)} for s in statuses]
         console.print_json(json.dumps(rows))
         return
     table = Table(title="projections")
-    for column in ("projection", "gen", "target", "lag (events)", "lag (s)", "rate (ev/s)", "applied", "DLQ"):
-        table.add_column(column, justify="right" if column not in ("projection", "target") else "left")
+    columns = ("projection", "gen", "target", "lag (events)", "lag (s)", "rate (ev/s)", "applied", "DLQ", "workers")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("projection", "target", "workers") else "right")
     for s in statuses:
         if s.error:
-            table.add_row(s.projection, "-", f"[red]{escape(s.error)}[/]", "-", "-", "-", "-", "-")
+            table.add_row(s.projection, "-", f"[red]{escape(s.error)}[/]", "-", "-", "-", "-", "-", "-")
             continue
+        workers = "\n".join(
+            f"{escape(w.worker)}: p{','.join(map(str, w.partitions)) or '-'} lag {w.lag:,}" for w in s.workers
+        )
         table.add_row(
             s.projection, str(s.generation or "-"), escape(s.target), f"{s.lag_events:,}", f"{s.lag_seconds:.1f}",
-            f"{s.rate:,.0f}", f"{s.applied:,}", f"{s.dlq_events} ({s.dlq_orders} orders)",
+            f"{s.rate:,.0f}", f"{s.applied:,}", f"{s.dlq_events} ({s.dlq_orders} orders)", workers or "none",
         )  # fmt: skip
     console.print(table)
 

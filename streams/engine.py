@@ -12,6 +12,11 @@ in order, and builds on the states of the batches before it whether or not they 
 flushes complete in batch order, each after the one before it, and a failed one fails every later batch, so a
 batch is never reported durable before the ones ahead of it.
 
+Several workers may share a projection (`streams.ownership`): the engine decides only events of partitions it owns
+(records of others are left alone: their new owner reads them from the last commit), every store write checks
+the worker's lease first (`Ownership.check`, a `Fenced` write is never retried), and when partitions move it waits
+for the batches in flight (`settle`) and forgets what it knew (`revoked`).
+
 The engine knows nothing of Faust or of a store client: it works with a `Projection`, a `Sink`, a
 `DeadLetterQueue` and, optionally, `Checkpoints`.
 """
@@ -30,9 +35,10 @@ from schemas.envelope import EventEnvelope
 from streams import metrics
 from streams.checkpoints import Checkpoints, Flushed, PartitionPosition
 from streams.dlq import DeadLetter, DeadLetterQueue, ReplayRequest
-from streams.errors import InvariantViolation, ParkedBehind, PoisonEvent, VersionGap
+from streams.errors import Fenced, InvariantViolation, ParkedBehind, PoisonEvent, VersionGap
 from streams.lru import Lru
 from streams.order_view import OrderView, position_of
+from streams.ownership import Ownership
 from streams.positions import Verdict, verdict
 from streams.projection import Projection
 from streams.records import Record, decode
@@ -52,6 +58,8 @@ class BatchReport:
     parked: int = 0
     skipped: int = 0
     """Events an operator dropped from the DLQ earlier (seen again on redelivery or rebuild)."""
+    not_owned: int = 0
+    """Events of partitions this worker no longer owns (handed over by a fetch from before a rebalance)."""
     versions: dict[str, int] = field(default_factory=dict)
     positions: dict[int, PartitionPosition] = field(default_factory=dict)
     applied_sources: list[str] = field(default_factory=list)
@@ -83,6 +91,7 @@ class Engine:
         decoder: Decoder = decode,
         cache_size: int = 200_000,
         retry_max_s: float = 30.0,
+        ownership: Ownership | None = None,
     ) -> None:
         self.projection = projection
         self.sink = sink
@@ -99,8 +108,9 @@ class Engine:
         self._flushing: asyncio.Future[BatchReport] | None = None
         """The flush of the last batch decided: the next one is durable only after it."""
         self._recent: deque[tuple[float, int]] = deque()
-        self.owned: set[int] | None = None
-        """Partitions of the event topic this worker owns now (None: all, when there is no group)."""
+        self.ownership = ownership or Ownership()
+        """Partitions of the event topic this worker owns now, and whether it may still write (its lease)."""
+        sink.guard = self.ownership.check
 
     @property
     def generation(self) -> int:
@@ -114,6 +124,9 @@ class Engine:
             report = BatchReport()
             for record in records:
                 timestamp_ms = record.timestamp_ms
+                if not self._owns(record.partition):
+                    report.not_owned += 1  # not ours (any more): no effect, no position, no commit
+                    continue
                 if self.dlq.ledger.is_dropped(record.source):
                     report.skipped += 1
                 else:
@@ -176,7 +189,13 @@ class Engine:
         return report
 
     def _owns(self, partition: int) -> bool:
-        return self.owned is None or partition in self.owned
+        return self.ownership.owns(partition)
+
+    async def settle(self) -> None:
+        """Wait until every batch decided so far is durable (or failed): partitions may be released after this."""
+        flushing = self._flushing
+        if flushing is not None:
+            await asyncio.gather(flushing, return_exceptions=True)
 
     def _decoded(self, record: Record) -> _Item:
         try:
@@ -259,6 +278,7 @@ class Engine:
     async def _flush(self) -> None:
         started = time.monotonic()
         await self.sink.flush()
+        self.ownership.check()  # the DLQ follows ownership like the store: no parking for a fenced worker
         await self.dlq.flush()
         metrics.FLUSH_SECONDS.labels(self.projection.name).observe(time.monotonic() - started)
 
@@ -268,7 +288,7 @@ class Engine:
         while True:
             try:
                 return await action()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, Fenced):
                 raise
             except Exception as error:
                 metrics.FLUSH_FAILURES.labels(self.projection.name).inc()
@@ -312,10 +332,13 @@ class Engine:
         except Exception as error:  # the mirror is for readers; the data is safe, so degrade, don't stall
             log.warning("%s: checkpoint mirror not written (%r)", name, error)
 
-    def revoked(self) -> None:
-        """Partitions moved to another worker: it may change those orders now, so forget what we knew."""
+    def revoked(self, partitions: set[int]) -> None:
+        """Partitions moved to another worker (after `settle`): it may change those orders now, so forget what we
+        knew of any order, the sink's remembered positions included."""
+        self.ownership.revoked(partitions)
         self.cache.clear()
         self._unflushed.clear()
+        self.sink.forget()
 
 
 def _replay_order(items: list[_Item]) -> list[_Item]:

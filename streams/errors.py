@@ -63,3 +63,8 @@ class TargetError(StreamsError):
 
 class MissingTopic(StreamsError, exit_code=3):
     """A topic the projections need does not exist (the broker does not create topics on demand)."""
+
+
+class Fenced(StreamsError):
+    """This worker may no longer write for its partitions (its lease lapsed: another worker may own them now); the
+    batch is not written, and the worker restarts rather than trust what it remembers (`streams.ownership`)."""

@@ -84,6 +84,9 @@ class CountingHandler:
     async def tick(self) -> None:
         await self._worker.tick()
 
+    async def settle(self) -> None:
+        await self._worker.settle()
+
     def assigned(self, partitions: set[int]) -> None:
         self._worker.assigned(partitions)
 

@@ -58,6 +58,10 @@ class StreamsSettings(BaseSettings):
     mongo_database: str = "orders"
     mongo_collection: str = "orders"
     """Readers resolve this name through the `read_models` pointer document to `orders_v<N>`."""
+    mongo_position_filter: bool = False
+    """Replacements match only an older stored position (`{_id, position: {$lt}}`): the store-side fence against a
+    stale worker. On for MongoDB (compose); off for FerretDB 1.24, which would scan the collection per statement for
+    any filter beyond a bare `_id` (the worker's lease fences there, `streams.ownership`)."""
     search_alias: str = "orders"
     """Readers use the alias; the worker writes to the index `<alias>-v<N>` behind it."""
     clickhouse_database: str = "analytics"
@@ -97,7 +101,21 @@ class StreamsSettings(BaseSettings):
     target_check_s: float = 5.0
     """How often a worker checks that its target generation is still the one readers see."""
     metrics_port: int = 59400
-    """Prometheus port of the first projection; the others follow (+1, +2, +3); 0 turns metrics off."""
+    """Prometheus port of the first projection; the others follow (+1, +2, +3); 0 turns metrics off. Worker `k`
+    of a projection (`workers`) serves on the port + 4·k."""
+    workers: int = 1
+    """Worker processes per projection (`cqrs streams worker --workers N`): they share the projection's consumer
+    group, Kafka gives each some of the event topic's partitions, so at most one per partition does any work."""
+    session_timeout_s: float = 10.0
+    """How long the group waits for a silent worker before giving its partitions to the others (a killed worker's
+    partitions move after this long)."""
+    heartbeat_s: float = 3.0
+
+    @property
+    def lease_s(self) -> float:
+        """How long a worker may stand still before it must assume its partitions moved (`streams.ownership`): the
+        session less a heartbeat interval (the last heartbeat may be that old) and a second of margin."""
+        return max(self.session_timeout_s - self.heartbeat_s - 1.0, 1.0)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -141,29 +159,3 @@ class StreamsSettings(BaseSettings):
 
     def dlq_topic(self, projection: str) -> str:
         return f"{self.dlq_prefix}{projection}"
-
-    def in_region(self, region: str) -> StreamsSettings:
-        """These settings for the read region `region` (`docs/regions.md`): its own consumer groups, DLQ topics, Mongo
-        database, search alias, ClickHouse database, list schema and mirror keys, beside the primary's on the same
-        servers. The event topic stays: every region projects the one log, `events.Order`."""
-        if not (0 < len(region) <= 16 and region.isascii() and region.isalnum() and region[0].isalpha()):
-            raise ValueError(f"a region is 1-16 letters and digits, first a letter: {region[:20]!r}")
-        region = region.lower()  # it names an Elasticsearch alias, which must be lowercase
-        return self.model_copy(
-            update={
-                "group_prefix": f"{region}.{self.group_prefix}",
-                "dlq_prefix": f"{self.dlq_prefix}{region}.",
-                "mongo_database": f"{self.mongo_database}_{region}",
-                "search_alias": f"{self.search_alias}-{region}",
-                "clickhouse_database": f"{self.clickhouse_database}_{region}",
-                "list_schema": f"{self.list_schema}_{region}",
-                "redis_prefix": f"{self.redis_prefix}:{region}",
-            }
-        )
-
-    def names_env(self) -> dict[str, str]:
-        """The name fields as `CQRS_STREAMS_*` variables: a process started with them (a region's worker, read API or
-        CLI) reads and writes the same read models as these settings."""
-        names = ["group_prefix", "dlq_prefix", "mongo_database", "search_alias", "clickhouse_database", "list_schema"]
-        names.append("redis_prefix")
-        return {f"CQRS_STREAMS_{name.upper()}": str(getattr(self, name)) for name in names}

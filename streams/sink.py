@@ -9,7 +9,11 @@ A projection turns events into `Put`s; the engine `add`s them and calls `flush` 
 - several `Put`s of one key in one batch leave the highest position (a store may write only that one, or all of them
   when it keeps history, as the analytics facts do);
 - `flush` writes everything added since the last flush or raises; after an exception nothing may be assumed written,
-  and the caller flushes the same records again (which the rules above make safe).
+  and the caller flushes the same records again (which the rules above make safe);
+- a write never replaces a newer state, whoever wrote it: when several workers share a projection, a stale worker
+  (one whose partitions moved on while it was paused) cannot undo the new owner's writes. Each adapter fences by
+  position in the store itself (see each adapter), and checks `guard` before every statement it sends, which
+  raises `streams.errors.Fenced` once the worker may no longer own its partitions (`streams.ownership`).
 
 Adapters build on `BatchingSink`, which keeps the batching (after quix-streams' `BatchingSink`): it buffers what
 `add` gets and hands the batch to the adapter's `write`; only after `write` returned does it drop the batch, so a
@@ -22,7 +26,7 @@ Readers always see exactly one generation, through a pointer the adapter switche
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -44,8 +48,19 @@ class Stored:
     document: dict[str, Any]
 
 
+def _unguarded() -> None:
+    """The guard of a sink nobody fences (tests, benches, a rebuild's single writer)."""
+
+
 class Sink(ABC):
     """Batched, idempotent writes of versioned records into one target generation of one store."""
+
+    guard: Callable[[], None]
+    """Called before every write statement; raises `Fenced` when this worker may no longer write (the engine sets
+    it to its `Ownership.check`)."""
+
+    def forget(self) -> None:  # noqa: B027 (optional hook: a sink that remembers nothing has nothing to forget)
+        """Partitions moved to another worker: forget whatever this sink remembers of the store's positions."""
 
     @abstractmethod
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
@@ -80,6 +95,7 @@ class BatchingSink(Sink):
 
     def __init__(self) -> None:
         self._batch: Batch = self._new_batch()
+        self.guard = _unguarded
 
     def _new_batch(self) -> Batch:
         return EveryPut() if self.keeps_history else LatestPerKey()
@@ -96,6 +112,7 @@ class BatchingSink(Sink):
         if not puts:
             return 0
         try:
+            self.guard()
             await self.write(puts)
         except BaseException:
             for put in self._batch.items():  # keep the failed batch, with what came since after it

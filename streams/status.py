@@ -1,15 +1,19 @@
-"""Where each projection is: active generation, lag in events and seconds, rate, DLQ size (`cqrs projections status`).
+"""Where each projection is: active generation, lag in events and seconds, rate, DLQ size (`cqrs projections status`),
+and which worker owns which partitions, with each worker's lag.
 
 Lag in events comes from Kafka (end offsets minus the group's committed offsets: the truth for resuming); lag in
-seconds, rate and applied counts from the Redis mirror; DLQ size from the DLQ topic itself.
+seconds, rate and applied counts from the Redis mirror; DLQ size from the DLQ topic itself; the workers and their
+partitions from the group's coordinator (each worker names itself `<projection>-w<k>-<pid>`).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from redis.asyncio import Redis
 
 from streams.checkpoints import Checkpoints
@@ -33,6 +37,16 @@ class PartitionStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerStatus:
+    """One member of a projection's consumer group: a worker process and the partitions it owns."""
+
+    worker: str
+    host: str
+    partitions: list[int]
+    lag: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectionStatus:
     projection: str
     generation: int | None
@@ -43,6 +57,7 @@ class ProjectionStatus:
     applied: int = 0
     dlq_events: int = 0
     dlq_orders: int = 0
+    workers: list[WorkerStatus] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -68,7 +83,7 @@ async def projection_status(settings: StreamsSettings, name: str) -> ProjectionS
     target = targets.describe(generation or 1)
     if generation is None:
         return ProjectionStatus(name, None, "not created yet", group)
-    partitions = await _partitions(settings, group)
+    partitions, members = await _partitions(settings, group)
     redis = Redis.from_url(settings.redis_url)
     try:
         checkpoints = Checkpoints(redis, settings.redis_prefix, name)
@@ -95,22 +110,44 @@ async def projection_status(settings: StreamsSettings, name: str) -> ProjectionS
         applied=int(stats.get("applied", 0)),
         dlq_events=len(dlq.ledger.entries),
         dlq_orders=dlq.ledger.parked_aggregates,
+        workers=[
+            WorkerStatus(worker, host, owned, sum(p.lag for p in partitions if p.partition in owned))
+            for worker, host, owned in members
+        ],
     )
 
 
-async def _partitions(settings: StreamsSettings, group: str) -> list[PartitionStatus]:
+Member = tuple[str, str, list[int]]
+
+
+async def _partitions(settings: StreamsSettings, group: str) -> tuple[list[PartitionStatus], list[Member]]:
     ends = await end_offsets(settings.kafka_bootstrap, settings.topic)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
+        described = await admin.describe_consumer_groups([group])
     finally:
         await admin.close()
     by_partition = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == settings.topic}
-    return [
+    partitions = [
         PartitionStatus(partition, offset if (offset := by_partition.get(partition, -1)) >= 0 else None, end, None)
         for partition, end in sorted(ends.items())
     ]
+    return partitions, _members(described, settings.topic)
+
+
+def _members(described: list[Any], topic: str) -> list[Member]:
+    """(worker, host, partitions of `topic`) per member of the described group, by worker name."""
+    members: list[Member] = []
+    for response in described:
+        for group in response.to_object()["groups"]:
+            for member in group["members"]:
+                raw = member["member_assignment"]
+                owned = ConsumerProtocolMemberAssignment.decode(raw).partitions() if raw else []
+                partitions = sorted(tp.partition for tp in owned if tp.topic == topic)
+                members.append((member["client_id"], member["client_host"].lstrip("/"), partitions))
+    return sorted(members)
 
 
 async def all_statuses(settings: StreamsSettings) -> list[ProjectionStatus]:

@@ -8,6 +8,7 @@ which continues exactly where the rebuild stopped. A rebuild runs a non-live wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from streams import metrics
 from streams.checkpoints import Checkpoints
 from streams.dlq import DeadLetterQueue, KafkaDeadLetterLog
 from streams.engine import BatchReport, Decoder, Engine
+from streams.ownership import OWNED_PARTITIONS, Lease, Ownership
 from streams.projection import Projection
 from streams.projections import projection_named
 from streams.records import Record, decode
@@ -79,6 +81,10 @@ class ProjectionWorker:
         dlq = DeadLetterQueue(KafkaDeadLetterLog(settings.kafka_bootstrap, settings.dlq_topic(name)), generation)
         await dlq.start()
         dlq.follow()
+        # A live worker shares its group with other workers; a rebuild is its generation's only writer.
+        lease = Lease(settings.lease_s) if live else None
+        if lease is not None:
+            lease.start()
         engine = Engine(
             projection,
             # A worker that is not live fills a generation nobody reads yet (a rebuild): bulk writes are safe.
@@ -88,6 +94,7 @@ class ProjectionWorker:
             decoder=decoder,
             cache_size=settings.state_cache_size,
             retry_max_s=settings.flush_retry_max_s,
+            ownership=Ownership(lease),
         )
         metrics.GENERATION.labels(name).set(generation)
         log.info("%s: writing %s, group %s", name, targets.describe(generation), settings.group_id(name, generation))
@@ -112,9 +119,6 @@ class ProjectionWorker:
     async def process(self, records: Sequence[Record]) -> BatchReport:
         report = await self.engine.process(records)
         self._applied_ms.update((partition, p.timestamp_ms) for partition, p in report.positions.items())
-        if report.positions:
-            newest = max(position.timestamp_ms for position in report.positions.values())
-            metrics.BATCH_FRESHNESS.labels(self.name).observe(max(time.time() - newest / 1000, 0.0))
         return report
 
     async def tick(self) -> None:
@@ -142,12 +146,21 @@ class ProjectionWorker:
         except Exception as error:  # Redis still away: the next tick tries again
             log.warning("%s: cannot restore the active generation in Redis (%r)", self.name, error)
 
+    async def settle(self) -> None:
+        await self.engine.settle()
+
     def assigned(self, partitions: set[int]) -> None:
-        self.engine.owned = set(partitions)
+        self.engine.ownership.assigned(partitions)
+        OWNED_PARTITIONS.labels(self.name).set(len(self.engine.ownership.partitions or ()))
+        log.info("%s: partitions assigned %s", self.name, sorted(partitions))
 
     def revoked(self, partitions: set[int]) -> None:
-        self.engine.owned = set()
-        self.engine.revoked()
+        self.engine.revoked(partitions)
+        OWNED_PARTITIONS.labels(self.name).set(len(self.engine.ownership.partitions or ()))
+        for partition in partitions:  # the new owner reports these now
+            with contextlib.suppress(KeyError):
+                metrics.LAG_EVENTS.remove(self.name, str(partition))
+        log.info("%s: partitions revoked %s", self.name, sorted(partitions))
 
     def observe_highwaters(self, highwaters: Mapping[int, int], positions: Mapping[int, int]) -> None:
         for partition, highwater in highwaters.items():
@@ -163,6 +176,8 @@ class ProjectionWorker:
         metrics.LAG_SECONDS.labels(self.name).set(max(max(behind, default=0.0), 0.0))
 
     async def close(self) -> None:
+        if self.engine.ownership.lease is not None:
+            await self.engine.ownership.lease.stop()
         await self.engine.dlq.stop()
         await self.targets.close()
         await self._redis.aclose()

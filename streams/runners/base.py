@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from streams.records import Record
 
@@ -14,6 +14,9 @@ EXIT_RETIRED = 75
 """EX_TEMPFAIL: readers moved to another generation; restart to follow it (the supervisor does)."""
 EXIT_CRASHED = 70
 """EX_SOFTWARE: a batch could not be processed; the process stops without committing it."""
+EXIT_FENCED = 76
+"""EX_PROTOCOL: the worker's lease lapsed (it stood still past its session): it may no longer own its partitions, so
+it stops without writing and is restarted at once (`streams.ownership`)."""
 
 
 class BatchHandler(Protocol):
@@ -35,11 +38,20 @@ class BatchHandler(Protocol):
 
     def assigned(self, partitions: set[int]) -> None: ...
 
-    def revoked(self, partitions: set[int]) -> None: ...
+    def revoked(self, partitions: set[int]) -> None:
+        """Called once the batches in flight are durable, before Kafka hands the partitions to another worker."""
 
     def observe_highwaters(self, highwaters: Mapping[int, int], positions: Mapping[int, int]) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Settling(Protocol):
+    """A handler that may still be writing batches the runner no longer waits for (the projection engine's)."""
+
+    async def settle(self) -> None:
+        """Wait until every batch handed over is durable or failed (before partitions are released)."""
 
 
 HandlerFactory = Callable[[], Awaitable[BatchHandler]]

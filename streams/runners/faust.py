@@ -26,9 +26,19 @@ from typing import Any
 
 import faust
 
+from streams.errors import Fenced
 from streams.logs import logging_config
 from streams.records import Record
-from streams.runners.base import EXIT_CRASHED, EXIT_OK, EXIT_RETIRED, BatchHandler, HandlerFactory, Runner
+from streams.runners.base import (
+    EXIT_CRASHED,
+    EXIT_FENCED,
+    EXIT_OK,
+    EXIT_RETIRED,
+    BatchHandler,
+    HandlerFactory,
+    Runner,
+    Settling,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,8 @@ class FaustRunner(Runner):
     batch_timeout_s: float
     loglevel: str = "warning"
     tick_s: float = 1.0
+    session_timeout_s: float = 10.0
+    heartbeat_s: float = 3.0
     _exit_code: int = field(default=EXIT_OK, init=False)
 
     def run(self, open_handler: HandlerFactory) -> int:
@@ -79,8 +91,8 @@ class FaustRunner(Runner):
             consumer_max_fetch_size=8 * 1024 * 1024,
             # A killed worker's partitions move on after this long (Faust's default is 60 s); the restarted worker
             # must wait for that before it gets them back.
-            broker_session_timeout=10.0,
-            broker_heartbeat_interval=3.0,
+            broker_session_timeout=self.session_timeout_s,
+            broker_heartbeat_interval=self.heartbeat_s,
         )
 
     def _wire(self, app: faust.App, open_handler: HandlerFactory) -> None:
@@ -129,7 +141,10 @@ class FaustRunner(Runner):
 
         @app.on_partitions_revoked.connect
         async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-            (await handler()).revoked({tp.partition for tp in args[0] if tp.topic == self.topic})
+            target = await handler()
+            if isinstance(target, Settling):  # the batch in flight becomes durable (or fails) before they move on
+                await target.settle()
+            target.revoked({tp.partition for tp in args[0] if tp.topic == self.topic})
 
         @app.on_before_shutdown.connect
         async def on_shutdown(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -144,6 +159,10 @@ async def _apply(app: faust.App, target: BatchHandler, events: list[Any]) -> Non
         await target.process([_record(event) for event in events])
     except asyncio.CancelledError:
         raise  # shutting down mid-batch: the batch stays unacknowledged
+    except Fenced as error:
+        log.warning("%s; stopping without writing, to restart clean", error)
+        sys.stderr.flush()
+        os._exit(EXIT_FENCED)
     except BaseException:
         log.exception("a batch failed; stopping without committing it")
         sys.stderr.flush()

@@ -9,9 +9,8 @@ What FerretDB 1.24 can and cannot do decided the shape (each probed against the 
   unpatched, even that scanned); any other filter, `{_id: {$in: [...]}}` included, scans and decodes the whole
   collection (20 s for 100 keys at 36k documents, against well under 1 ms per `_id` lookup). So the sink knows the
   stored positions (from the engine's load of the batch, or one read by `_id`), inserts new orders in bulk, and
-  replaces changed ones by `_id` only:
-  the position check already happened, and the moment between check and write matters only to a concurrent
-  writer, which derives the same document anyway. A rebuild target (`bulk=True`) deletes and re-inserts instead;
+  replaces changed ones by `_id` only (MongoDB adds the stored position to the filter: `MongoSink`'s fencing).
+  A rebuild target (`bulk=True`) deletes and re-inserts instead;
 - an `update` command holds one SQLite connection per statement until it ends, and with about 100 statements the
   server's connection pool runs dry and the command deadlocks (the server then needs a restart), so replacements
   go in sequential commands of `MAX_STATEMENTS` (never in parallel: the pool is shared);
@@ -35,13 +34,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from streams.contract import POINTER_COLLECTION, POINTERS, POSITION_FIELD
 from streams.errors import TargetError
-from streams.lru import Lru
 from streams.positions import Position
 from streams.settings import StreamsSettings
 from streams.sink import BatchingSink, Put, Stored, Targets
+from streams.sinks.known import NOTHING, KnownPositions
 
-ABSENT = -1
-"""The sink's memory of a key that has no document."""
 MAX_STATEMENTS = 40
 MAX_INSERTS = 1000
 PARALLEL_READS = 16
@@ -52,14 +49,28 @@ _Document = dict[str, Any]
 class MongoSink(BatchingSink):
     """`bulk=True` for a target nobody reads yet (a rebuild): changed documents are then deleted and inserted again
     in two statements per batch instead of replaced one by one, which is fast on FerretDB but would let a reader
-    miss the document for a moment."""
+    miss the document for a moment.
 
-    def __init__(self, collection: AsyncCollection[_Document], *, bulk: bool = False, memory: int = 200_000) -> None:
+    Fencing: an insert never replaces (a duplicate `_id` raises, and the retry reads the stored position), and with
+    `position_filter` a replacement matches only a stored position older than its own (`{_id, position: {$lt}}`),
+    so a stale worker's write changes nothing. MongoDB serves that filter from the `_id` index; FerretDB 1.24 pushes
+    down only a bare `_id` equality and would scan the collection per statement, so on the native stack the filter
+    is off and the fence is the worker's lease (`streams.ownership`) plus a fresh read of the stored positions after
+    every rebalance (`forget`)."""
+
+    def __init__(
+        self,
+        collection: AsyncCollection[_Document],
+        *,
+        bulk: bool = False,
+        memory: int = 200_000,
+        position_filter: bool = False,
+    ) -> None:
         super().__init__()
         self._collection = collection
         self._bulk = bulk
-        self._known: Lru[int] = Lru(memory)
-        """Stored positions this sink read or wrote lately: a single writer per order makes them reliable."""
+        self._position_filter = position_filter
+        self._known = KnownPositions(memory)
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         if not keys:
@@ -68,43 +79,61 @@ class MongoSink(BatchingSink):
         for doc in await by_ids(self._collection, keys):
             key = doc.pop("_id")
             found[key] = Stored(Position.unpack(doc.pop(POSITION_FIELD)), doc)
-        for key in keys:
-            self._known.put(key, found[key].position.packed if key in found else ABSENT)
+        self._known.loaded(keys, {key: stored.position for key, stored in found.items()})
         return found
+
+    def forget(self) -> None:
+        self._known.forget()
 
     async def write(self, puts: list[Put]) -> None:
         try:
-            await self._insert_or_replace(puts)
+            uncertain = await self._insert_or_replace(puts)
         except Exception:
             self._known.forget(put.key for put in puts)  # what the store holds is unknown now: read it on the retry
             raise
-        for put in puts:  # skipped puts leave the (newer) stored position
-            self._known.put(put.key, max(self._known.get(put.key) or ABSENT, put.position.packed))
+        self._known.wrote({put.key: put.position for put in puts})
+        self._known.forget(uncertain)
 
-    async def _insert_or_replace(self, puts: list[Put]) -> None:
+    async def _insert_or_replace(self, puts: list[Put]) -> list[str]:
+        """Write; returns the keys whose stored position is not known now (a fenced replacement matched nothing)."""
         # The stored position decides per order: insert (absent), replace (older) or nothing (same or newer). The
         # engine's load of this batch's orders told the sink most positions already; only the rest are read.
         unknown = [put.key for put in puts if self._known.get(put.key) is None]
         if unknown:
+            self.guard()
+            projection = {POSITION_FIELD: 1}
             stored = {
-                doc["_id"]: doc[POSITION_FIELD] for doc in await by_ids(self._collection, unknown, {POSITION_FIELD: 1})
+                d["_id"]: Position.unpack(d[POSITION_FIELD])
+                for d in await by_ids(self._collection, unknown, projection)
             }
-            for key in unknown:
-                self._known.put(key, stored.get(key, ABSENT))
-        new = [put for put in puts if self._known.get(put.key) == ABSENT]
-        changed = [put for put in puts if ABSENT < (self._known.get(put.key) or ABSENT) < put.position.packed]
+            self._known.loaded(unknown, stored)
+        held = {put.key: self._known.get(put.key) or NOTHING for put in puts}
+        new = [put for put in puts if held[put.key] == NOTHING]
+        changed = [put for put in puts if NOTHING < held[put.key] < put.position]
         if self._bulk and changed:
             for start in range(0, len(changed), MAX_STATEMENTS):
                 chunk = changed[start : start + MAX_STATEMENTS]
+                self.guard()
                 await self._collection.bulk_write([DeleteOne({"_id": put.key}) for put in chunk])
             new, changed = new + changed, []
         documents = [self._document(put) for put in new]
         for start in range(0, len(documents), MAX_INSERTS):
             # A duplicate key (someone inserted it since the read) raises; the retry reads it and replaces it.
+            self.guard()
             await self._collection.insert_many(documents[start : start + MAX_INSERTS], ordered=True)
+        uncertain: list[str] = []
         for start in range(0, len(changed), MAX_STATEMENTS):
             chunk = changed[start : start + MAX_STATEMENTS]
-            await self._collection.bulk_write([ReplaceOne({"_id": p.key}, self._document(p)) for p in chunk])
+            self.guard()
+            result = await self._collection.bulk_write([ReplaceOne(self._filter(p), self._document(p)) for p in chunk])
+            if result.matched_count < len(chunk):  # fenced out: another writer stored newer positions
+                uncertain += [put.key for put in chunk]
+        return uncertain
+
+    def _filter(self, put: Put) -> _Document:
+        if self._position_filter:
+            return {"_id": put.key, POSITION_FIELD: {"$lt": put.position.packed}}
+        return {"_id": put.key}
 
     @staticmethod
     def _document(put: Put) -> _Document:
@@ -131,8 +160,11 @@ async def by_ids(
 class MongoTargets(Targets):
     store = "mongo"
 
-    def __init__(self, client: AsyncMongoClient[_Document], database: str, name: str) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[_Document], database: str, name: str, *, position_filter: bool = False
+    ) -> None:
         self._client = client
+        self._position_filter = position_filter
         self._db: AsyncDatabase[_Document] = client[database]
         self._name = name
         self._pattern = re.compile(rf"^{re.escape(name)}_v(\d+)$")
@@ -142,7 +174,9 @@ class MongoTargets(Targets):
         client: AsyncMongoClient[_Document] = AsyncMongoClient(
             settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=10_000
         )
-        return cls(client, settings.mongo_database, settings.mongo_collection)
+        return cls(
+            client, settings.mongo_database, settings.mongo_collection, position_filter=settings.mongo_position_filter
+        )
 
     def collection_name(self, generation: int) -> str:
         return f"{self._name}_v{generation}"
@@ -184,7 +218,8 @@ class MongoTargets(Targets):
         await self._db.drop_collection(self.collection_name(generation))
 
     def sink(self, generation: int, *, bulk: bool = False) -> MongoSink:
-        return MongoSink(self._db[self.collection_name(generation)], bulk=bulk)
+        collection = self._db[self.collection_name(generation)]
+        return MongoSink(collection, bulk=bulk, position_filter=self._position_filter)
 
     async def drop_everything(self) -> None:
         """Remove the whole database, every generation and pointer in it (sandboxes)."""
