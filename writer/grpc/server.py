@@ -30,7 +30,8 @@ _SHUTDOWN_GRACE_S = 5.0
 @asynccontextmanager
 async def serving(services: Services, *, host: str, port: int) -> AsyncIterator[int]:
     """Serve until the block ends (calls in flight get a grace period); yields the bound port (`port` 0: any)."""
-    server = grpc.aio.server()
+    # HTTP's body limit, so neither transport takes a request the other would refuse (gRPC answers RESOURCE_EXHAUSTED).
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", services.settings.max_body_bytes)])
     pb_grpc.add_OrderCommandsServicer_to_server(OrderCommandsService(services), server)
     checks = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checks, server)

@@ -74,6 +74,14 @@ def test_invalid_fields_are_invalid_argument_with_one_violation_each(commands: C
     assert bad_key.violations.keys() == {"idempotency-key"}
 
 
+def test_a_request_over_the_body_limit_is_resource_exhausted(commands: Commands, served_writer: ServedWriter) -> None:
+    too_long = "x" * (served_writer.settings.max_body_bytes + 1)
+    refused = commands.stub.CreateOrder.with_call
+    with pytest.raises(grpc.RpcError) as raised:
+        refused(new_order(too_long), metadata=tuple(commands.metadata()), timeout=10)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 def test_unknown_orders_and_items_and_someone_elses_order_are_not_found(commands: Commands) -> None:
     stub = commands.stub
     nowhere = commands.refusal(stub.ConfirmOrder, pb.ConfirmOrderRequest(order_id=str(uuid.uuid4())))
