@@ -173,7 +173,7 @@ def relay_backlog_mib(database_url: str, slot: str) -> float | None:
     return None if row is None or row[0] is None else round(float(row[0]) / 2**20, 1)
 
 
-def _single_row(scenario: str, result: AttackResult) -> dict[str, Any]:
+def single_row(scenario: str, result: AttackResult) -> dict[str, Any]:
     accepted = sum(count for code, count in result.status_codes.items() if code == "202")
     return {
         "scenario": scenario,
@@ -221,14 +221,14 @@ def run(
 
         try:
             streams.up()
-            rows.append(_single_row("single, projections running", single_commands(target, single_seconds, work)))
+            rows.append(single_row("single, projections running", single_commands(target, single_seconds, work)))
             running = import_of("import, projections running")
             running["relay backlog MiB"] = relay_backlog_mib(orders_url, WriterSettings().relay_slot)
             running |= {f"lag {name} (events)": lag for name, lag in asyncio.run(projection_lag()).items()}
             running["projections drained s"] = asyncio.run(drain_seconds(drain_timeout_s)) or f"> {drain_timeout_s:.0f}"
             rows.append(running)
             streams.down()
-            single = _single_row("single, projections stopped", single_commands(target, single_seconds, work))
+            single = single_row("single, projections stopped", single_commands(target, single_seconds, work))
             stopped = import_of("import, projections stopped")
             rerun = {**import_of("import, projections stopped"), "scenario": "rerun (all replayed)"}
         finally:
