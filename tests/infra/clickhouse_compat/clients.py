@@ -36,18 +36,26 @@ def _digest(*paths: Path) -> str:
     return hashed.hexdigest()[:8]
 
 
-def jdbc_program() -> Path:
-    """A folder with `lib/` (the driver and its dependencies) and `classes/` (Compat.class)."""
-    key = _digest(MAVEN_DIR / JDBC_POM, JAVA_SOURCE)
-    home = stack_settings().cache_dir / f"clickhouse-jdbc-compat-{versions.CLICKHOUSE_JDBC}-{key}"
+def jdbc_program() -> tuple[Path, Path]:
+    """(the driver's jars folder, the folder of Compat.class): the jars are fetched once per driver version and pom,
+    the program is compiled again only when its source changes."""
+    cache = stack_settings().cache_dir
+    lib = (
+        cached(
+            cache / f"clickhouse-jdbc-{versions.CLICKHOUSE_JDBC}-{_digest(MAVEN_DIR / JDBC_POM)}",
+            lambda out: maven_copy(
+                "clickhouse-jdbc", JDBC_POM, {"clickhouse.jdbc.version": versions.CLICKHOUSE_JDBC}, out / "lib"
+            ),
+        )
+        / "lib"
+    )
 
     def build(out: Path) -> None:
-        maven_copy("clickhouse-jdbc", JDBC_POM, {"clickhouse.jdbc.version": versions.CLICKHOUSE_JDBC}, out / "lib")
-        compiler = _javac()
-        argv = [compiler, "-d", str(out / "classes"), "-cp", str(out / "lib" / "*"), str(JAVA_SOURCE)]
+        argv = [_javac(), "-d", str(out), "-cp", str(lib / "*"), str(JAVA_SOURCE)]
         run_step("clickhouse-jdbc", argv, "see the javac error above")
 
-    return cached(home, build)
+    classes = cached(cache / f"clickhouse-jdbc-compat-{versions.CLICKHOUSE_JDBC}-{_digest(JAVA_SOURCE)}", build)
+    return lib, classes
 
 
 def _javac() -> str:
@@ -96,9 +104,10 @@ def run_json(argv: list[str], password: str) -> dict[str, Any]:
     return report
 
 
-def java_argv(program: Path, url: str, user: str, currency: str, since: str, write_table: str) -> list[str]:
+def java_argv(program: tuple[Path, Path], *args: str) -> list[str]:
+    """`java … Compat <args>` (jdbc url, user, currency, since, write table)."""
     java = java_home(stack_settings()) / "bin" / "java"
-    classpath = os.pathsep.join([str(program / "lib" / "*"), str(program / "classes")])
-    # Tiered compilation stopped at C1 and class data sharing: the program runs for seconds, JIT work is wasted.
-    return [str(java), "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", classpath, "Compat",
-            url, user, currency, since, write_table]  # fmt: skip
+    lib, classes = program
+    classpath = os.pathsep.join([str(lib / "*"), str(classes)])
+    # Tiered compilation stopped at C1: the program runs for about a second, deeper JIT work would be wasted.
+    return [str(java), "-XX:TieredStopAtLevel=1", "-cp", classpath, "Compat", *args]

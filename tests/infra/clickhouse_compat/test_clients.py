@@ -184,6 +184,15 @@ def connect_report(analyst: Client, sandbox: Sandbox) -> dict[str, Any]:
         "revenue": [neutral(list(row)) for row in analyst.query(REVENUE_SQL, parameters=params).result_rows],
         "tables": [list(row) for row in tables.result_rows],
         "columns": [[row[0], row[1]] for row in analyst.query("DESCRIBE TABLE order_events").result_rows],
+        "databases": sorted(row[0] for row in analyst.query("SHOW DATABASES").result_rows),
+        "primary_key": sorted(
+            row[0]
+            for row in analyst.query(
+                "SELECT name FROM system.columns WHERE database = {db:String} AND table = {table:String} "
+                "AND is_in_primary_key",
+                parameters={"db": sandbox.database, "table": sandbox.write_table},
+            ).result_rows
+        ),
     }
     with pytest.raises(DatabaseError) as ddl:
         analyst.command(DDL_SQL)
@@ -243,6 +252,12 @@ def test_jdbc_driver_with_its_defaults(sandbox: Sandbox, expected: Expected, con
     views = {name for name, engine in expected.tables if engine == "View"}
     assert {name for name, kind in report["tables"] if kind == "VIEW"} == views
     assert report["columns"] == expected.columns
+    # What a database browser asks for besides: databases (JDBC schemas), a table's key, types, functions.
+    assert sorted(schema for (schema,) in report["schemas"]) == connect_report["databases"]
+    assert sorted(column for (column,) in report["primary_keys"]) == connect_report["primary_key"]
+    assert {"TABLE", "VIEW"} <= {kind for (kind,) in report["table_types"]}
+    assert report["type_info"] > 0
+    assert report["functions"] > 0
     assert_refused(report)
 
 

@@ -63,6 +63,12 @@ public final class Compat {
             out.put("database", database);
             out.put("tables", columns(metadata.getTables(null, database, "%", null), "TABLE_NAME", "TABLE_TYPE"));
             out.put("columns", columns(metadata.getColumns(null, database, "order_events", "%"), "COLUMN_NAME", "TYPE_NAME"));
+            // What a database browser (DBeaver's navigator) asks for besides tables and columns.
+            out.put("schemas", columns(metadata.getSchemas(), "TABLE_SCHEM"));
+            out.put("table_types", columns(metadata.getTableTypes(), "TABLE_TYPE"));
+            out.put("type_info", columns(metadata.getTypeInfo(), "TYPE_NAME").size());
+            out.put("primary_keys", columns(metadata.getPrimaryKeys(null, database, writeTable), "COLUMN_NAME"));
+            out.put("functions", columns(metadata.getFunctions(null, null, "%"), "FUNCTION_NAME").size());
             out.put("ddl", refused(() -> {
                 try (Statement statement = connection.createStatement()) {
                     statement.execute(DDL);
