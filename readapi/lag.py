@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Gauge
 
 from readapi.freshness import CheckpointMirror
@@ -73,6 +74,7 @@ class ReplicaLag:
         self._projections = tuple(projections)
         self._every_s = every_s
         self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
         self._task: asyncio.Task[None] | None = None
         self.per_projection: dict[str, Lag] = {}
         self.seconds: float | None = None
@@ -116,12 +118,20 @@ class ReplicaLag:
             # Kept before it starts: a stop during the start still closes it.
             self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
             await self._consumer.start()
-        partitions = self._consumer.partitions_for_topic(self._topic)
-        if not partitions:
-            await self._consumer.topics()  # fetches the cluster's metadata (a fresh client has none yet)
-            partitions = self._consumer.partitions_for_topic(self._topic) or set()
-        ends = await self._consumer.end_offsets([TopicPartition(self._topic, p) for p in partitions])
+        if not self._partitions:
+            self._partitions = await self._topic_partitions()
+        ends = await self._consumer.end_offsets(self._partitions)
         return {tp.partition: offset for tp, offset in ends.items()}
+
+    async def _topic_partitions(self) -> list[TopicPartition]:
+        """The event topic's partitions, asked once (a topic's partitions are never added: keys would move)."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_topics([self._topic])
+        finally:
+            await admin.close()
+        return [TopicPartition(self._topic, p["partition"]) for p in described["partitions"]]
 
     async def _reconnect(self) -> None:
         if self._consumer is not None:

@@ -20,7 +20,7 @@ import httpx
 
 from connectors.tail import EventsTail, RelayedEvent
 from cqrs.apps import pipeline_stack
-from cqrs.demo import show, story
+from cqrs.demo import region, show, story
 from cqrs.stack_cli import print_status
 from cqrs.write_model import snapshot
 from infra.settings import StackSettings, stack_settings
@@ -42,6 +42,8 @@ def run_demo() -> None:
         stack.up(progress=lambda message: status.update(message))
     print_status(stack.status())
     register("orders-outbox", wait=90)
+    with console.status("starting read region eu (its projections, read API and command proxy)…"):
+        region_started = region.start(settings)
     ports = settings.ports
     writer_url, readapi_url = f"http://127.0.0.1:{ports.writer}", f"http://127.0.0.1:{ports.readapi}"
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -68,8 +70,12 @@ def run_demo() -> None:
             effects = receiver.effects_for(story_orders)
             attempts = sum(receiver.attempts[effect.webhook_id] for effect in effects)
             show.webhooks(effects, attempts, receiver.rejected_signatures)
+            region.command_in_region(dict(staff.headers), "alice")
+            region.overview(readapi_url, dict(staff.headers), "alice")
         finally:
             story.remove_webhook(operator, endpoint)
+            if region_started:
+                region.stop(settings)
     console.print(
         f"OpenAPI docs: writer {writer_url}/docs · read API {readapi_url}/docs   ·   "
         "stop everything: uv run cqrs stack down"

@@ -110,3 +110,36 @@ def _ensure_dlq_topics(settings: StackSettings, region: RegionSettings) -> None:
         if spec.name.startswith(primary.dlq_prefix)
     ]
     asyncio.run(ensure_topics(f"127.0.0.1:{settings.ports.kafka}", specs))
+
+
+def start_at_log_end(settings: StackSettings, name: str) -> None:
+    """Let a region that never ran start at the log's end instead of catching up from its beginning: each projection's
+    first consumer group gets the end offsets, unless it has offsets already (for the demo and benches on a machine
+    whose log is long; a real region catches up, `cqrs region up`)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from streams.projections import PROJECTIONS
+    from streams.topics import end_offsets
+
+    streams = region_settings(name).streams()
+
+    async def commit_ends() -> None:
+        bootstrap = f"127.0.0.1:{settings.ports.kafka}"
+        ends = {
+            TopicPartition(streams.topic, p): end for p, end in (await end_offsets(bootstrap, streams.topic)).items()
+        }
+        for projection in PROJECTIONS:
+            group = streams.group_id(projection, 1)
+            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+            await consumer.start()
+            try:
+                consumer.assign(list(ends))
+                committed = [await consumer.committed(tp) for tp in ends]
+                if all(offset is None for offset in committed):
+                    await consumer.commit(ends)
+            finally:
+                await consumer.stop()
+
+    asyncio.run(commit_ends())

@@ -29,6 +29,9 @@ def up(
     wan_delay_ms: Annotated[
         float | None, typer.Option(min=0, help="Delay the proxy adds to each command (CQRS_REGION_WAN_DELAY_MS).")
     ] = None,
+    from_end: Annotated[
+        bool, typer.Option(help="A new region starts at the log's end instead of catching up (demos, benches).")
+    ] = False,
 ) -> None:
     """Start the region: its projections (from the log's beginning the first time), read API and command proxy."""
     import os
@@ -41,6 +44,10 @@ def up(
         os.environ["CQRS_REGION_WAN_DELAY_MS"] = str(wan_delay_ms)
     started = time.monotonic()
     stack = region_stack(stack_settings(), region)
+    if from_end:
+        from cqrs.regions.apps import start_at_log_end
+
+        start_at_log_end(stack_settings(), region)
     with console.status(f"starting region {region}…") as shown:
         stack.up(progress=lambda message: shown.update(message))
     console.print(f"[green]region {region} up[/] in {time.monotonic() - started:.1f} s")

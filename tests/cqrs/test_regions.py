@@ -6,6 +6,7 @@ with the region's projections paused, the primary still answers fresh and the re
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ REGION = "eu"
 READAPI_URL = "http://readapi"
 """The region's read API in this test (in-process): the base its proxy's `Location` names."""
 TRIES = 200
+CONNECTOR = "orders-outbox"
 WAN_DELAY_MS = 5
 
 
@@ -57,12 +59,27 @@ def test_lag_counts_unapplied_events_and_the_age_of_the_last_applied_one() -> No
 
 
 @pytest.fixture(scope="module")
-def proxy_url(relay: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The region's command proxy, a server of its own, forwarding to the stack's writer."""
-    import os
+def writer_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The primary writer: one of this checkout on a port of its own (others' tests start and stop the stack's app),
+    on the stack's write model, relayed by the registered connector; skips when the connector is not running."""
+    connect = f"http://127.0.0.1:{stack.settings.ports.connect}/connectors/{CONNECTOR}/status"
+    try:
+        running = httpx.get(connect, timeout=3).json().get("connector", {}).get("state") == "RUNNING"
+    except (httpx.HTTPError, ValueError):
+        running = False
+    if not running:
+        pytest.skip(f"needs the {CONNECTOR} connector running (`cqrs connectors register {CONNECTOR}`)")
+    database_url = f"postgresql://postgres@127.0.0.1:{stack.settings.ports.postgres}/orders"
+    env = dict(os.environ, CQRS_WRITER_DATABASE_URL=database_url, CQRS_WRITER_LOG_LEVEL="warning")
+    with served(["writer.cli", "serve"], env=env, log=tmp_path_factory.mktemp("writer") / "writer.log") as url:
+        yield url
 
+
+@pytest.fixture(scope="module")
+def proxy_url(writer_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The region's command proxy, a server of its own, forwarding to the primary writer."""
     env = dict(os.environ) | {
-        "CQRS_PROXY_WRITER_URL": f"http://127.0.0.1:{relay.settings.ports.writer}",
+        "CQRS_PROXY_WRITER_URL": writer_url,
         "CQRS_PROXY_READAPI_URL": READAPI_URL,
         "CQRS_PROXY_WAN_DELAY_MS": str(WAN_DELAY_MS),
         "CQRS_PROXY_LOG_LEVEL": "warning",
@@ -107,10 +124,10 @@ async def region(stack: Stack, proxy_url: str) -> AsyncIterator[Live]:
 
 
 @pytest.fixture(scope="module")
-async def primary(relay: Stack) -> AsyncIterator[Live]:
+async def primary(stack: Stack, writer_url: str) -> AsyncIterator[Live]:
     """The primary region's read side, in-process on a sandbox of its own (the stack's may be busy with other
     work): what the region's pause must not slow down."""
-    async with regional_pipeline(relay, PRIMARY, f"http://127.0.0.1:{relay.settings.ports.writer}") as live:
+    async with regional_pipeline(stack, PRIMARY, writer_url) as live:
         yield live
 
 
@@ -159,7 +176,7 @@ async def test_with_the_regions_projections_paused_the_primary_is_fresh_and_the_
         assert fresh["meta"]["region"] == PRIMARY
         assert fresh["data"]["version"] == changed.json()["version"]
         await asyncio.sleep(1.0)  # a lag measurement or more after the command's event reached the log
-        stale = ok(await region.reader.get(changed.headers["location"], params={"timeout": 0.3}))
+        stale = ok(await region.reader.get(changed.headers["location"] + "&timeout=0.3"))
         assert stale["meta"]["stale"] is True
         assert stale["data"]["version"] == created.json()["version"]
         assert stale["meta"]["region"] == REGION
