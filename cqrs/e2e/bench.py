@@ -56,8 +56,9 @@ def prepare(settings: StackSettings, region: str | None = None) -> Target:
 
     pipeline_stack(settings, ["writer", "streams"]).up()
     if region is not None:
-        from cqrs.regions.apps import region_stack
+        from cqrs.regions.apps import region_stack, start_at_log_end
 
+        start_at_log_end(settings, region)  # a new region times from now on; one running already continues
         region_stack(settings, region).up()
     register("orders-outbox", wait=90)
     token = mint_token(WriterSettings(), subject="bench-e2e", roles=[Role.STAFF])
