@@ -207,3 +207,12 @@ def test_native_gets_block_info_and_serialization_flags_from_revision_54454(serv
     assert framed.startswith(block_info + header + b"\x01n\x06UInt64\x00")
     assert b"\x01a\x0dArray(String)\x00" in framed
     assert len(framed) == len(plain) + len(block_info) + 2
+
+
+def test_a_type_whose_layout_is_unknown_is_refused_by_name(service: Service) -> None:
+    query = b"SELECT CAST(1, 'Variant(UInt8, String)') AS v FORMAT Native"
+    refused = post(service, query, client_protocol_version="54460")
+    assert refused.status_code == 501
+    assert refused.headers["x-clickhouse-exception-code"] == "48"
+    assert "type Variant(" in refused.text
+    assert post(service, query).status_code == 200  # without a protocol revision chdb's Native is answered as is
