@@ -39,7 +39,7 @@ DLQ_EVENTS = Gauge("streams_dlq_parked_events", "Events parked in the DLQ", ["pr
 GENERATION = Gauge("streams_generation", "Target generation this worker writes", ["projection"])
 
 
-def serve(port: int) -> None:
-    """Expose /metrics on `port` (0: don't)."""
+def serve(port: int, host: str = "127.0.0.1") -> None:
+    """Expose /metrics on `host`:`port` (port 0: don't)."""
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)

@@ -36,7 +36,7 @@ def run_projection(
     clean), 70 crashed. `replica`: which of the projection's workers this is (metrics port, member name)."""
     # The consumer group names the generation, and Faust needs it before its loop starts.
     generation = asyncio.run(_active_generation(settings, name))
-    metrics.serve(metrics_port(settings, name, replica))
+    metrics.serve(metrics_port(settings, name, replica), settings.metrics_host)
 
     async def open_handler() -> BatchHandler:
         return await ProjectionWorker.open(settings, name, generation=generation)

@@ -103,6 +103,8 @@ class StreamsSettings(BaseSettings):
     metrics_port: int = 59400
     """Prometheus port of the first projection; the others follow (+1, +2, +3); 0 turns metrics off. Worker `k`
     of a projection (`workers`) serves on the port + 4·k."""
+    metrics_host: str = "127.0.0.1"
+    """Where the metrics ports listen: loopback natively; a container's Prometheus needs 0.0.0.0 (compose)."""
     workers: int = 1
     """Worker processes per projection (`cqrs streams worker --workers N`): they share the projection's consumer
     group, Kafka gives each some of the event topic's partitions, so at most one per partition does any work."""

@@ -25,7 +25,7 @@ def run_agent(settings: WebhookSettings) -> int:
         agent = await WebhookAgent.open(settings)
         # Metrics only once the database is reached: a stack's health check on /metrics then means "ready".
         if settings.metrics_port:
-            start_http_server(settings.metrics_port, addr="127.0.0.1")
+            start_http_server(settings.metrics_port, addr=settings.metrics_host)
         return agent
 
     return runner(settings).run(open_agent)

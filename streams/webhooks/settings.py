@@ -66,6 +66,8 @@ class WebhookSettings(BaseSettings):
     """How stale the agent's copy of the endpoint registry may be (a new endpoint waits at most this long)."""
     metrics_port: int = Field(59410, ge=0)
     """Prometheus /metrics of the agent; 0 turns it off."""
+    metrics_host: str = "127.0.0.1"
+    """Where it listens: loopback natively; a container's Prometheus needs 0.0.0.0 (compose)."""
 
     @model_validator(mode="after")
     def _deadline_below_poll_interval(self) -> WebhookSettings:

@@ -92,3 +92,20 @@ def test_the_dashboard_reads_the_provisioned_datasource() -> None:
     assert {panel["datasource"]["uid"] for panel in panels} == {uid}
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
     assert all(target["expr"] for panel in panels for target in panel["targets"])
+
+
+def test_the_compose_prometheus_scrapes_every_app_where_it_listens() -> None:
+    """Each job's targets are compose services; the workers and the agent listen beyond their container's loopback
+    (natively they stay on 127.0.0.1), and the writer reports the relay connector's state from Connect."""
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
+    config = yaml.safe_load((HERE / "prometheus.yml").read_text())
+    jobs = {
+        job["job_name"]: [t for c in job["static_configs"] for t in c["targets"]] for job in config["scrape_configs"]
+    }
+    assert set(jobs) == {"writer", "readapi", "streams", "webhooks"}
+    for job, targets in jobs.items():
+        assert {target.split(":")[0] for target in targets} == {job}
+        assert job in compose
+    assert compose["streams"]["environment"]["CQRS_STREAMS_METRICS_HOST"] == "0.0.0.0"
+    assert compose["webhooks"]["environment"]["CQRS_WEBHOOKS_METRICS_HOST"] == "0.0.0.0"
+    assert compose["writer"]["environment"]["CQRS_WRITER_RELAY_CONNECT_URL"] == "http://connect:8083"
