@@ -175,8 +175,7 @@ def _skip_data(reader: _Reader, type_name: str, rows: int) -> None:
     elif name == "FixedString":
         reader.take(int(kind.arguments[0]) * rows)
     elif name == "String" or name == "JSONString":
-        for _ in range(rows):
-            reader.take(reader.varint())
+        _skip_strings(reader, rows)
     elif name == "Nullable":
         reader.take(rows)
         _skip_data(reader, kind.arguments[0], rows)
@@ -191,6 +190,25 @@ def _skip_data(reader: _Reader, type_name: str, rows: int) -> None:
         _skip_low_cardinality(reader, kind.arguments[0], rows)
     else:
         raise _unsupported(type_name)
+
+
+def _skip_strings(reader: _Reader, rows: int) -> None:
+    """The hot loop (per row, not per column): lengths below 128 are one varint byte, so most rows cost one index
+    and one addition; longer ones go through the general varint reader."""
+    data, position, end = reader.data, reader.position, len(reader.data)
+    for _ in range(rows):
+        if position >= end:
+            raise ClickHouseError.raised_here(NOT_IMPLEMENTED, "Native output ends inside a column")
+        length = data[position]
+        if length < 0x80:
+            position += 1 + length
+        else:
+            reader.position = position
+            length = reader.varint()
+            position = reader.position + length
+    reader.position = position
+    if position > end:
+        raise ClickHouseError.raised_here(NOT_IMPLEMENTED, "Native output ends inside a column")
 
 
 def _skip_low_cardinality(reader: _Reader, inner: str, rows: int) -> None:

@@ -157,8 +157,9 @@ class QueryHandler:
         session: SessionName = "reader" if user.role is Role.ANALYST or request.method == "GET" else "writer"
         result, waited = await self._worker.run(lambda engine: engine.execute(session, query, statement))
         if result.output_format and needs_reframing(result.output_format, params.get("client_protocol_version")):
-            framed = await asyncio.to_thread(reframe, result.body) if len(result.body) > _ENCODE_INLINE_LIMIT else None
-            result = replace(result, body=framed if framed is not None else reframe(result.body))
+            body = result.body
+            framed = await asyncio.to_thread(reframe, body) if len(body) > _ENCODE_INLINE_LIMIT else reframe(body)
+            result = replace(result, body=framed)
         self._metrics.queue_wait.observe(waited)
         self._metrics.written_rows.inc(result.summary.written_rows)
         self._metrics.read_rows.inc(result.summary.read_rows)
