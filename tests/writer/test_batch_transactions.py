@@ -6,6 +6,7 @@ The app here applies 4 lines per transaction, so a few dozen lines cross several
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -320,3 +321,32 @@ async def test_a_batch_a_concurrent_writer_breaks_settles_each_command_alone(
     assert BATCH_FALLBACKS._value.get() == fallbacks + 1
     cursor = await db.execute("SELECT count(*) FROM orders WHERE customer_id = 'race'")
     assert await cursor.fetchone() == (2,)
+
+
+async def test_batches_and_single_commands_on_the_same_orders_at_once_lose_no_update(
+    http: httpx.AsyncClient, db: psycopg.AsyncConnection, as_staff: Callable[[str], dict[str, str]]
+) -> None:
+    """Two batches and a stream of single commands on the same orders: row locks serialise them (in a fixed order,
+    or a deadlock sends a batch one line per transaction), so every accepted command is one version step."""
+    staff = as_staff("mixed-load")
+    orders = await create_orders(http, staff, 3)
+
+    def batch(tag: str) -> list[Line]:
+        return [("add-item-to-order", f"{tag}{n}", {"orderId": orders[n % 3], "item": line(f"{tag}-{n}")})
+                for n in range(24)]  # fmt: skip
+
+    async def singles() -> list[int]:
+        statuses = []
+        for n in range(12):
+            body = {"orderId": orders[n % 3], "item": line(f"S-{n}")}
+            statuses.append((await http.post("/commands/add-item-to-order", json=body, headers=staff)).status_code)
+        return statuses
+
+    first, second, single = await asyncio.gather(
+        post_batch(http, staff, batch("a")), post_batch(http, staff, batch("b")), singles()
+    )
+
+    assert [r["outcome"] for r in first + second] == ["accepted"] * 48
+    assert single == [202] * 12
+    for order_id in orders:
+        assert (await order_state(db, order_id))[1] == 1 + 16 + 4  # created, 8 lines of each batch, 4 singles
