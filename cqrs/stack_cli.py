@@ -61,7 +61,13 @@ def up(services: ServicesArg = None) -> None:
 
 @app.command()
 def down(services: ServicesArg = None) -> None:
-    """Stop our own processes (by pid file), our apps included; data stays."""
+    """Stop our own processes (by pid file), our apps included (read regions' first, `cqrs region`); data stays."""
+    if not services:
+        from cqrs.regions.apps import region_stack
+        from cqrs.regions.settings import KNOWN
+
+        for region in KNOWN:  # they read the services stopped next
+            region_stack(stack_settings(), region).down(progress=console.print)
     _stack(services or [*SERVICE_NAMES, *APP_NAMES]).down(progress=console.print)
 
 
