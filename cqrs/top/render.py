@@ -62,12 +62,17 @@ def render(frame: Frame) -> RenderableType:
     for column in ("events/s", "lag", "lag s", "fresh s", "p99 s", "DLQ (orders)"):
         projections.add_column(column, justify="right", no_wrap=True)
     for row in frame.projections:
-        if row.error:
-            projections.add_row(row.projection, f"[red]{escape(row.error)}[/]", *["-"] * 5)
+        if row.error:  # the reason goes under the table, where a long one cannot stretch the columns
+            projections.add_row(row.projection, "[red]error[/]", *["-"] * 5)
             continue
         projections.add_row(
             row.projection, _num(row.rate), f"{row.lag_events:,}", f"{row.lag_seconds:,.1f}",
-            _num(row.freshness_s, ".2f"), _num(row.freshness_p99_s, ".2f"),
+            _num(row.freshness_s, ",.2f"), _num(row.freshness_p99_s, ",.2f"),
             f"{row.dlq_events:,} ({row.dlq_orders:,})",
         )  # fmt: skip
-    return Group(header, apis, Text.from_markup(_relay(frame.relay)), projections)
+    errors = [
+        Text(f"{row.projection}: {row.error}", style="red", no_wrap=True, overflow="ellipsis")
+        for row in frame.projections
+        if row.error
+    ]
+    return Group(header, apis, Text.from_markup(_relay(frame.relay)), projections, *errors)
