@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from connectors.client import ConnectClient
+from connectors.settings import ConnectorSettings
 from cqrs.cli import app
 from cqrs.top.command import metrics_urls
-from cqrs.top.frame import frame_of
+from cqrs.top.frame import Relay, frame_of, relay_of
 from cqrs.top.scrape import Scrape, scrape
 from infra.stack import Stack
 from streams.projections import PROJECTIONS
@@ -22,6 +25,7 @@ from tests.connectors.test_relay import create
 
 pytestmark = pytest.mark.stack
 COMMANDS = 12
+CONNECTOR = "orders-outbox"  # the relay (tests/conftest.py registers it)
 
 
 def applied(sample: Scrape, projection: str) -> float:
@@ -71,3 +75,30 @@ def test_once_prints_one_frame_with_every_figure(pipeline: Stack, api: httpx.Cli
     assert "relay: connector running yes, tasks 1 RUNNING, slot streamed yes" in result.output
     for name in PROJECTIONS:
         assert name in result.output
+
+
+@pytest.mark.disruptive
+def test_a_paused_relay_shows_as_not_running_and_back(pipeline: Stack) -> None:
+    """The writer's gauges follow Kafka Connect: paused, the connector and its task read as not running within the
+    watch's interval (5 s), and running again once resumed (paused a few seconds only: events wait in the WAL)."""
+    urls = {"writer": metrics_urls(pipeline.settings)["writer"]}
+
+    def relay_after(condition: Callable[[Relay], bool]) -> Relay:
+        deadline = time.monotonic() + 30
+        while True:
+            relay = relay_of(scrape(urls))
+            if condition(relay) or time.monotonic() > deadline:
+                return relay
+            time.sleep(0.5)
+
+    with ConnectClient(ConnectorSettings().connect_url) as connect:
+        connect.pause(CONNECTOR)
+        try:
+            paused = relay_after(lambda relay: relay.connector_running is False)
+        finally:
+            connect.resume(CONNECTOR)
+        assert paused.connector_running is False
+        assert paused.tasks == {"PAUSED": 1}
+        resumed = relay_after(lambda relay: relay.connector_running is True and relay.slot_active is True)
+    assert resumed.tasks == {"RUNNING": 1}
+    assert resumed.slot_active is True
