@@ -5,7 +5,7 @@ Both HTTP route styles (task-based and REST) end here, so a command behaves the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ from writer.ports import (
     Decider,
     IdempotencyClaim,
     Replayed,
+    outcome_of,
 )
 from writer.security import authorize_command, may_read_command, require_visible
 
@@ -102,7 +103,7 @@ class CommandHandler:
         if isinstance(self._store, BatchCommandStore):
             stored = iter(await self._store.execute_many(prepared))
         else:
-            stored = iter([await _outcome_of(self._store.execute(request, decide)) for request, decide in prepared])
+            stored = iter([await outcome_of(self._store.execute(request, decide)) for request, decide in prepared])
         return [next(stored) if outcome is None else outcome for outcome in outcomes]
 
     def _prepare(self, command: OrderCommand, context: CommandContext) -> tuple[CommandRequest, Decider]:
@@ -131,10 +132,3 @@ class CommandHandler:
         if record is None or not may_read_command(principal, record.issued_by):
             raise CommandNotFound(str(command_id))
         return record.outcome
-
-
-async def _outcome_of(execution: Awaitable[Accepted | Replayed]) -> Accepted | Replayed | Exception:
-    try:
-        return await execution
-    except Exception as error:  # this command's own outcome: the ones before it are committed
-        return error

@@ -6,7 +6,7 @@ must meet is specified once, in `tests/writer/store_contract.py`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -159,3 +159,11 @@ class BatchCommandStore(Protocol):
         Raises `StoreUnavailable` (nothing written at all) if the database cannot be reached.
         """
         ...
+
+
+async def outcome_of(execution: Awaitable[Accepted | Replayed]) -> Accepted | Replayed | Exception:
+    """One command's outcome as `execute_many` lists it: its refusal is its outcome (the ones before it stand)."""
+    try:
+        return await execution
+    except Exception as error:
+        return error

@@ -12,7 +12,7 @@ pipelined statement still costs the driver a poll and a flush; measured, plain s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -112,7 +112,7 @@ class PostgresCommandStore:
             log.warning("batch.one_by_one", commands=len(commands), reason=type(error).__name__)
         except (PoolTimeout, psycopg.OperationalError) as error:
             raise StoreUnavailable(f"the write model is unavailable: {error}") from error
-        return [await _outcome_of(self.execute(request, decide)) for request, decide in commands]
+        return [await ports.outcome_of(self.execute(request, decide)) for request, decide in commands]
 
     async def find_command(self, command_id: UUID) -> ports.CommandRecord | None:
         try:
@@ -155,15 +155,6 @@ async def _lock_order(conn: Connection, order_id: str) -> Order | None:
     """The order, locked until the transaction ends (concurrent commands on it queue here)."""
     row = await (await conn.execute(sql.LOCK_ORDER, (UUID(order_id),))).fetchone()
     return None if row is None else order_from_row(order_id, row)
-
-
-async def _outcome_of(
-    execution: Awaitable[ports.Accepted | ports.Replayed],
-) -> ports.Accepted | ports.Replayed | Exception:
-    try:
-        return await execution
-    except Exception as error:  # this command's own outcome: the ones before it are committed
-        return error
 
 
 def _outbox_params(rows: list[OutboxRow]) -> dict[str, Any]:
