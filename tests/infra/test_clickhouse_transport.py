@@ -216,3 +216,16 @@ def test_a_type_whose_layout_is_unknown_is_refused_by_name(service: Service) -> 
     assert refused.headers["x-clickhouse-exception-code"] == "48"
     assert "type Variant(" in refused.text
     assert post(service, query).status_code == 200  # without a protocol revision chdb's Native is answered as is
+
+
+# --- settings drivers send unasked -----------------------------------------------------------------------------------
+
+
+def test_a_limit_the_read_only_session_already_enforces_is_served_a_tighter_one_refused(service: Service) -> None:
+    """clickhouse-go sends max_execution_time = its context deadline + 5 s; the analyst's session fixes 60 s."""
+    for same_or_looser in ("60", "65", "3600", "0"):
+        served = post(service, b"SELECT 1", max_execution_time=same_or_looser)
+        assert served.status_code == 200, (same_or_looser, served.text)
+    tighter = post(service, b"SELECT 1", max_execution_time="10")
+    assert tighter.headers["x-clickhouse-exception-code"] == "164"
+    assert "max_execution_time" in tighter.text
