@@ -14,7 +14,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from cqrs.apps import StreamsWorker, pipeline_stack
+from cqrs.apps import pipeline_stack
+from cqrs.top.command import metrics_urls
 from infra.prometheus import RULES
 from infra.settings import REPO_ROOT
 from infra.stack import Stack
@@ -90,21 +91,10 @@ def apps(pipeline: Stack) -> Iterator[Stack]:
         pipeline_stack(pipeline.settings, started).down()
 
 
-def scrape_urls(stack: Stack) -> dict[str, list[str]]:
-    ports = stack.settings.ports
-    streams = StreamsWorker(stack.settings)
-    return {
-        "writer": [f"http://127.0.0.1:{ports.writer}/metrics"],
-        "readapi": [f"http://127.0.0.1:{ports.readapi}/metrics"],
-        "streams": [f"http://127.0.0.1:{port}/metrics" for port in streams.metrics_ports],
-        "webhooks": [f"http://127.0.0.1:{ports.webhooks}/metrics"],
-    }
-
-
 def scrape(stack: Stack) -> dict[str, set[str]]:
     """Names each app exports; a target that does not answer (restarting) adds none: the caller retries."""
     exported: dict[str, set[str]] = {}
-    for app, urls in scrape_urls(stack).items():
+    for app, urls in metrics_urls(stack.settings).items():
         for url in urls:
             try:
                 response = httpx.get(url, timeout=10)
