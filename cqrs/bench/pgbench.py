@@ -34,6 +34,7 @@ from writer.postgres.store import Pool
 _UUID = r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}"  # psycopg writes uuids without dashes
 _QUOTED_UUID = re.compile(rf"'({_UUID})'::uuid")
 _UUID_ARRAY = re.compile(rf"'\{{((?:{_UUID},?)+)\}}'::uuid\[\]")
+_BINARY_PLACEHOLDER = re.compile(r"%\((\w+)\)b")
 _LATENCY = re.compile(r"latency average = ([0-9.]+) ms")
 _FAILED = re.compile(r"number of failed transactions: ([0-9]+)")
 _PROCESSED = re.compile(r"number of transactions actually processed: ([0-9]+)")
@@ -78,6 +79,7 @@ async def _writers_statement(body: dict[str, Any]) -> tuple[str, dict[str, Any]]
 def script(database_url: str, body: dict[str, Any]) -> str:
     """The pgbench script of the writer's create-order transaction, with fresh ids per transaction."""
     query, params = asyncio.run(_writers_statement(body))
+    query = _BINARY_PLACEHOLDER.sub(r"%(\1)s", query)  # rendered as literals, binary parameters are text ones
     with psycopg.connect(database_url) as conn:
         rendered = psycopg.ClientCursor(conn).mogrify(query, params)
     ids: dict[str, str] = {}

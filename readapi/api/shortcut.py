@@ -13,7 +13,6 @@ route's (`reads.cached_detail`, `envelope.answer`), so both ways give the same b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,18 +24,12 @@ from readapi.api.params import MAX_VERSION
 from readapi.errors import OrderNotVisible
 from readapi.queries import MAX_ID_LENGTH
 from servicekit.errors import PermissionDenied, Unauthenticated
+from servicekit.metrics import RouteLabel
 from streams.contract import DETAIL
 
 DETAIL_ROUTE = "/orders/{orderId}"
 _PREFIX = "/orders/"
 _MIN_VERSION = re.compile(rb"minVersion=([1-9][0-9]{0,18})")
-
-
-@dataclass(frozen=True, slots=True)
-class _RouteLabel:
-    """What the request metrics read of `scope["route"]`: the template they label a request with."""
-
-    path: str
 
 
 class CachedDetailShortcut:
@@ -82,7 +75,7 @@ class CachedDetailShortcut:
         return 0 < len(order_id) <= MAX_ID_LENGTH and "/" not in order_id and order_id not in self._reserved
 
 
-_ROUTE_LABEL = _RouteLabel(DETAIL_ROUTE)
+_ROUTE_LABEL = RouteLabel(DETAIL_ROUTE)
 
 
 def _plain_min_version(query: bytes) -> int | None:

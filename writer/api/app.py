@@ -22,6 +22,7 @@ from servicekit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddlewa
 from servicekit.problems import ProblemMapper
 from servicekit.tokens import TokenVerifier
 from writer.api import health, routes_batch, routes_commands, routes_rest
+from writer.api.fast_lane import CommandFastLane
 from writer.api.metrics import REQUEST_LATENCY
 from writer.api.openapi import document_problems
 from writer.api.problems import install_problem_handlers
@@ -82,6 +83,7 @@ def create_app(
         mappers=[e.problems for e in extensions if e.problems is not None],
         errors=[error for e in extensions for error in e.errors],
     )
+    app.add_middleware(CommandFastLane)  # innermost: behind the body limit, timed and correlated like every request
     # Added last = runs first: the correlation id is set before a 413 is answered.
     app.add_middleware(
         BodySizeLimitMiddleware,

@@ -4,7 +4,7 @@ Parsers raise `InvalidValue`; composite values raise `InvalidCommand` with a `Fi
 """
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from uuid import UUID, uuid5
 
@@ -138,12 +138,17 @@ class OrderLine:
         return self.quantity * self.unit_price
 
     # An order line and the event's line have the same fields by design: a field added to one fails here, loudly.
+    # A shallow copy of the (immutable) field values: `asdict` deep-copies each one, a measurable share of a command.
     def to_item(self) -> LineItem:
-        return LineItem(**asdict(self))
+        return LineItem(**{name: getattr(self, name) for name in _LINE_FIELDS})
 
     @classmethod
     def from_item(cls, item: LineItem) -> "OrderLine":
-        return cls(**asdict(item))
+        return cls(**{name: getattr(item, name) for name in _ITEM_FIELDS})
+
+
+_LINE_FIELDS = tuple(field.name for field in fields(OrderLine))
+_ITEM_FIELDS = tuple(field.name for field in fields(LineItem))
 
 
 def shipping_address(address: ShippingAddress) -> ShippingAddress:

@@ -74,7 +74,7 @@ WITH saved AS ({{order_write}}
     INSERT INTO outbox ({_OUTBOX})
     SELECT event.id, %(aggregate_type)s, %(aggregate_id)s, event.type, event.payload, %(version)s,
            event.sequence, %(correlation_id)s, %(causation_id)s, %(updated_at)s
-    FROM unnest(%(event_ids)s::uuid[], %(event_types)s::text[], %(payloads)s::bytea[], %(sequences)s::int[])
+    FROM unnest(%(event_ids)b::uuid[], %(event_types)b::text[], %(payloads)b::bytea[], %(sequences)b::int[])
         AS event (id, type, payload, sequence)
 ), command AS (
     INSERT INTO commands ({", ".join(_COMMAND)})
