@@ -45,6 +45,9 @@ def run_under_uvicorn(app_factory: str, *, host: str, port: int, workers: int) -
         log_config=None,
         access_log=False,
         server_header=False,
+        # A worker importing the app on a busy machine may take longer than uvicorn's default 5 s to report in;
+        # killed for it, it is restarted over and over and the app never starts.
+        timeout_worker_healthcheck=60,
     )
 
 

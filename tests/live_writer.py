@@ -34,7 +34,9 @@ def orders_database_url(relay: Stack) -> str:
 
 @pytest.fixture(scope="session")
 def writer_settings(orders_database_url: str) -> WriterSettings:
-    return WriterSettings(database_url=orders_database_url, log_level="warning", pool_max_size=12)
+    return WriterSettings(
+        database_url=orders_database_url, log_level="warning", pool_max_size=12, grpc_enabled=False
+    )  # gRPC: its own tests start it
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,9 @@ def _process_alive(pid: int) -> bool:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> WriterSettings:
-    return WriterSettings(database_url=database_url, max_body_bytes=16 * 1024, pool_max_size=24, log_level="warning")
+    return WriterSettings(
+        database_url=database_url, max_body_bytes=16 * 1024, pool_max_size=24, log_level="warning", grpc_enabled=False
+    )  # gRPC: tests/writer/grpc start their own
 
 
 @pytest.fixture(scope="session")

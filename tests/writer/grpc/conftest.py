@@ -26,7 +26,7 @@ class ServedWriter:
 @pytest.fixture(scope="session")
 def served_writer(settings: WriterSettings) -> Iterator[ServedWriter]:
     """One writer process-in-a-thread serving HTTP and gRPC on the same services (pool, handler, verifier)."""
-    served = settings.model_copy(update={"grpc_port": 0})
+    served = settings.model_copy(update={"grpc_port": 0, "grpc_enabled": True})
     app = create_app(served)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, loop="asyncio")
     server = uvicorn.Server(config)
