@@ -46,6 +46,8 @@ class ClickHouseAnalytics:
                     password=self._password,
                     connect_timeout=self._timeout_s,
                     send_receive_timeout=self._timeout_s,
+                    # Beside the service, compression costs more CPU than it saves (infra/clickhouse/README.md).
+                    compress=False,
                 )
             return self._client
 
