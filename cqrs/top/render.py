@@ -40,8 +40,8 @@ def _relay(relay: Relay) -> str:
     tasks = ", ".join(f"{count} {state}" for state, count in sorted(relay.tasks.items())) or "none"
     return (
         f"relay: connector running {_yes(relay.connector_running)}, tasks {escape(tasks)}, "
-        f"slot streamed {_yes(relay.slot_active)}, lag {_bytes(relay.unconfirmed_bytes)} of WAL, "
-        f"writer refusing {_yes(relay.refusing, good=False)}"
+        f"slot streamed {_yes(relay.slot_active)}, WAL lag {_bytes(relay.unconfirmed_bytes)}, "
+        f"refusing {_yes(relay.refusing, good=False)}"
     )
 
 

@@ -26,7 +26,7 @@ def test_figures_land_in_their_columns_and_unknowns_show_as_dashes() -> None:
     assert lines[1].split() == ["commands/s", "refused/s", "cmd", "p99", "writer", "5xx/s", "reads/s", "read", "p99",
                                 "webhook", "lag"]  # fmt: skip
     assert lines[2].split() == ["41.5", "0.5", "12.3", "ms", "0.0", "-", "-", "7"]
-    assert "connector running no, tasks 1 FAILED, slot streamed no, lag 3.0 MiB of WAL" in lines[3]
+    assert "connector running no, tasks 1 FAILED, slot streamed no, WAL lag 3.0 MiB, refusing no" in lines[3]
     mongo = next(line for line in lines if "orders-mongo" in line)
     assert mongo.replace("│", " ").split() == ["orders-mongo", "812.0", "1,234", "3.5", "0.42", "0.90", "2", "(1)"]
 
