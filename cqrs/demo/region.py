@@ -8,6 +8,7 @@ The demo starts region `eu` at the log's end when it is not running (a region th
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -52,21 +53,32 @@ def command_in_region(headers: dict[str, str], customer: str) -> None:
     with httpx.Client(headers=headers, timeout=30) as http:
         sent = time.monotonic()
         accepted = http.post(
-            f"{region.proxy_url}/orders", json=body, headers={"Idempotency-Key": f"demo-eu-{customer}"}
+            f"{region.proxy_url}/orders",
+            json=body,
+            headers={"Idempotency-Key": f"demo-eu-{uuid.uuid4()}"},  # per run
         )
         accepted.raise_for_status()
         accepted_ms = (time.monotonic() - sent) * 1000
         location = accepted.headers["location"]
-        read = http.get(f"{location}&timeout=10").raise_for_status().json()  # params= would drop minVersion
+        read = http.get(f"{location}&timeout=10")  # appended: params= would drop minVersion
         read_ms = (time.monotonic() - sent) * 1000 - accepted_ms
-    meta = read["meta"]
+        lag = http.get(f"{region.readapi_url}/orders", params={"limit": 1}).raise_for_status().json()["meta"]
     console.print(
         f"region {REGION}: POST {region.proxy_url}/orders → 202 in {accepted_ms:.0f} ms (forwarded to the primary "
         f"writer, {region.wan_delay_ms:g} ms WAN delay added); Location {location}"
     )
+    path = location.removeprefix(region.readapi_url)
+    if read.status_code == 404:  # the wait ran out: the region's projections are behind the log (others' load)
+        console.print(
+            f"region {REGION} read API GET {path} → not there yet after 10 s: the region trails the log by "
+            f"{lag['lagSeconds']} s (`uv run cqrs region status {REGION}`)"
+        )
+        return
+    answer = read.raise_for_status().json()
+    meta = answer["meta"]
     console.print(
-        f"region {REGION} read API GET {location.removeprefix(region.readapi_url)} → version {read['data']['version']},"
-        f" status {read['data']['status']}, in {read_ms:.0f} ms (meta.region={meta['region']}, "
+        f"region {REGION} read API GET {path} → version {answer['data']['version']}, status "
+        f"{answer['data']['status']}, in {read_ms:.0f} ms (meta.region={meta['region']}, "
         f"lagSeconds={meta['lagSeconds']}, stale={meta['stale']})"
     )
 
