@@ -65,7 +65,8 @@ class Lease:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(self._tick_s)
-            if not self.valid():  # checked before the note: the note would hide the gap
+            lapsed = self.lapsed
+            if not self.valid() and not lapsed:  # checked before the note: the note would hide the gap
                 log.warning("event loop stood still for more than %.1f s: partitions may have moved", self.length_s)
             self._seen = time.monotonic()
 

@@ -10,13 +10,13 @@ from streams.projections import PROJECTIONS, projection_named
 from streams.runners.base import BatchHandler, Runner
 from streams.settings import StreamsSettings
 from streams.sinks import targets_for
-from streams.worker import ProjectionWorker
+from streams.worker import ProjectionWorker, created
 
 
 async def _active_generation(settings: StreamsSettings, name: str) -> int:
     targets = targets_for(projection_named(name).store, settings)
     try:
-        return await targets.ensure_active()
+        return await created(targets)
     finally:
         await targets.close()
 

@@ -137,6 +137,16 @@ async def _partitions(settings: StreamsSettings, group: str) -> tuple[list[Parti
     return partitions, _members(described, settings.topic)
 
 
+async def members(settings: StreamsSettings, group: str) -> list[Member]:
+    """(worker, host, partitions) of each member of a consumer group now."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        return _members(await admin.describe_consumer_groups([group]), settings.topic)
+    finally:
+        await admin.close()
+
+
 def _members(described: list[Any], topic: str) -> list[Member]:
     """(worker, host, partitions of `topic`) per member of the described group, by worker name."""
     members: list[Member] = []

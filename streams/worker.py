@@ -30,6 +30,23 @@ from streams.sinks import targets_for
 log = logging.getLogger(__name__)
 
 
+async def created(targets: Targets, generation: int | None = None, *, attempts: int = 5) -> int:
+    """The active generation (made on a fresh store) with `generation` created too. Several workers of a projection
+    start at once: a store may refuse the second of two concurrent creations of one object (an index, a
+    collection, a table), which then exists: the next attempt finds it."""
+    for attempt in range(attempts):
+        try:
+            active = await targets.ensure_active()
+            await targets.create(generation or active)
+            return active
+        except Exception as error:
+            if attempt == attempts - 1:
+                raise
+            log.info("%s: creating the target failed (%r); again", targets.store, error)
+            await asyncio.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
+
+
 class ProjectionWorker:
     def __init__(
         self,
@@ -68,9 +85,8 @@ class ProjectionWorker:
         """Connect to the store (creating generation 1 on a fresh one), load the DLQ ledger, start following it."""
         projection = projection_named(name)
         targets = targets_for(projection.store, settings)
-        active = await targets.ensure_active()
+        active = await created(targets, generation)
         generation = generation or active
-        await targets.create(generation)
         redis = Redis.from_url(settings.redis_url)
         checkpoints = Checkpoints(redis, settings.redis_prefix, name)
         if live and generation == active:
@@ -122,7 +138,9 @@ class ProjectionWorker:
         return report
 
     async def tick(self) -> None:
-        """Between batches: run replay requests for our orders; notice a switch of readers to another generation."""
+        """Between batches: stop if the lease lapsed (raises `Fenced`: even an idle worker restarts clean); run
+        replay requests for our orders; notice a switch of readers to another generation."""
+        self.engine.ownership.check()
         for request in list(self.engine.dlq.ledger.requests.values()):
             await self.engine.replay(request)
         if self.live and time.monotonic() - self._checked_at >= self.settings.target_check_s:

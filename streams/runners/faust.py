@@ -126,7 +126,12 @@ class FaustRunner(Runner):
         @app.timer(self.tick_s, name=f"tick-{self.group_id}")  # type: ignore[untyped-decorator]
         async def tick() -> None:
             target = await handler()
-            await target.tick()
+            try:
+                await target.tick()
+            except Fenced as error:
+                log.warning("%s; stopping, to restart clean", error)
+                sys.stderr.flush()
+                os._exit(EXIT_FENCED)
             assignment = [tp for tp in app.consumer.assignment() if tp.topic == self.topic]
             highwaters = {tp.partition: app.consumer.highwater(tp) or 0 for tp in assignment}
             positions = {tp.partition: await app.consumer.position(tp) or 0 for tp in assignment}

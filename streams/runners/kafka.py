@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from streams.errors import Fenced
 from streams.records import Record
@@ -181,14 +182,22 @@ class KafkaRunner(Runner):
                         break
         finally:
             await in_flight.cancel()
-            await consumer.stop()
+            try:
+                await consumer.stop()
+            except (Exception, asyncio.CancelledError) as error:  # leaving anyway (a fenced worker's coordinator
+                log.warning("consumer did not stop cleanly (%r)", error)  # may be dead): the exit code matters more
 
     async def _progress(self, consumer: AIOKafkaConsumer) -> tuple[dict[int, int], dict[int, int]]:
         assignment = list(consumer.assignment())
         if not assignment:
             return {}, {}
         ends = await consumer.end_offsets(assignment)
-        positions = {tp.partition: await consumer.position(tp) for tp in assignment}
+        positions = {}
+        for tp in assignment:
+            try:
+                positions[tp.partition] = await consumer.position(tp)
+            except IllegalStateError:  # revoked meanwhile (a rebalance): its new owner reports it
+                ends.pop(tp, None)
         return positions, {tp.partition: offset for tp, offset in ends.items()}
 
     async def _batch(self, consumer: AIOKafkaConsumer) -> list[Record]:
