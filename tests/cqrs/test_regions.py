@@ -195,5 +195,9 @@ async def test_with_the_regions_projections_paused_the_primary_is_fresh_and_the_
         assert stale["meta"]["region"] == REGION
         assert stale["meta"]["lagSeconds"] > 0.5
         assert region.app.state.services.lag.per_projection[DETAIL].events >= 1
+        metrics = (await region.reader.get("/metrics")).text
+        exported = f'readapi_replica_lag_seconds{{projection="{DETAIL}",region="{REGION}"}}'
+        assert exported in metrics
+        assert float(metrics.split(exported)[1].split()[0]) > 0.5
     finally:
         await region.resume()
