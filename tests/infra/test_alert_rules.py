@@ -109,3 +109,15 @@ def test_the_compose_prometheus_scrapes_every_app_where_it_listens() -> None:
     assert compose["streams"]["environment"]["CQRS_STREAMS_METRICS_HOST"] == "0.0.0.0"
     assert compose["webhooks"]["environment"]["CQRS_WEBHOOKS_METRICS_HOST"] == "0.0.0.0"
     assert compose["writer"]["environment"]["CQRS_WRITER_RELAY_CONNECT_URL"] == "http://connect:8083"
+
+
+def test_every_dashboard_query_is_valid_promql(tool: Path, tmp_path: Path) -> None:
+    """promtool parses each panel's query (as a recording rule: the same parser Prometheus evaluates it with)."""
+    dashboard = json.loads((GRAFANA / "dashboards" / "pipeline.json").read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    rules = [{"record": f"dashboard:query_{index}", "expr": query} for index, query in enumerate(queries)]
+    path = tmp_path / "dashboard_queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = run(tool, "check", "rules", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(queries)} rules found" in result.stdout
