@@ -118,11 +118,11 @@ class Announcements:
         if not self._waiters and not self._interesting():
             return  # the common case: nobody traces, skip decoding
         projection = self._projection_of.get(channel.decode() if isinstance(channel, bytes) else channel)
+        if projection is None:
+            return
         try:
             versions: dict[str, int] = json.loads(data)
         except ValueError:
-            return
-        if projection is None:
             return
         now_ms = int(time.time() * 1000)
         for order_id in self._watched.keys() & versions.keys():

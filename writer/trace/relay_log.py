@@ -45,7 +45,7 @@ class _Letter:
     parked: Parked
 
 
-class _DlqLedger:
+class DeadLetterLedger:
     """What one DLQ topic says now: the parked events not yet replayed or dropped, per (generation, source)."""
 
     def __init__(self) -> None:
@@ -85,7 +85,7 @@ class RelayLog:
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
         self._found: OrderedDict[str, Relayed] = OrderedDict()
-        self._ledgers: dict[str, _DlqLedger] = {}
+        self._ledgers: dict[str, DeadLetterLedger] = {}
 
     async def stop(self) -> None:
         if self._consumer is not None:
@@ -183,12 +183,12 @@ class RelayLog:
         partitions = [TopicPartition(topic, 0) for topic in topics]
         ends = await consumer.end_offsets(partitions)
         for partition in partitions:
-            ledger = self._ledgers.setdefault(partition.topic, _DlqLedger())
+            ledger = self._ledgers.setdefault(partition.topic, DeadLetterLedger())
             if ledger.next_offset < ends[partition]:
                 await self._read(consumer, partition, ledger, ends[partition])
 
     @staticmethod
-    async def _read(consumer: AIOKafkaConsumer, partition: TopicPartition, ledger: _DlqLedger, end: int) -> None:
+    async def _read(consumer: AIOKafkaConsumer, partition: TopicPartition, ledger: DeadLetterLedger, end: int) -> None:
         consumer.assign([partition])
         consumer.seek(partition, ledger.next_offset)
         while ledger.next_offset < end:
