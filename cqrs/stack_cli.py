@@ -47,8 +47,17 @@ def install(services: ServicesArg = None) -> None:
 
 
 @app.command()
-def up(services: ServicesArg = None) -> None:
+def up(
+    services: ServicesArg = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes per projection for `streams` (CQRS_STREAMS_WORKERS).")
+    ] = None,
+) -> None:
     """Start what is not running and wait until every service answers real requests."""
+    if workers:
+        from cqrs.apps import StreamsWorker
+
+        StreamsWorker.workers = workers
     started = time.monotonic()
     stack = _stack(services)
     with console.status("starting the stack…") as status:

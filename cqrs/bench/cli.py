@@ -38,6 +38,9 @@ def writer(
 def projections(
     events: Annotated[int, typer.Option(help="Synthetic events preloaded on a private topic.")] = 200_000,
     faust: Annotated[bool, typer.Option(help="Also measure the Faust worker processes (as deployed).")] = True,
+    workers: Annotated[
+        str | None, typer.Option(help="Instead: each projection with these worker counts, e.g. 1,2,3 (events/s, CPU).")
+    ] = None,
 ) -> None:
     """Raw consume rate, each store's raw bulk ingest, each projection's events/s and all three together, rebuilds."""
     import asyncio
@@ -45,6 +48,13 @@ def projections(
     from cqrs.bench.projections import bench, rows
     from cqrs.bench.report import report
     from streams.settings import StreamsSettings
+
+    if workers:
+        from cqrs.bench.projections import workers_bench
+
+        counts = [int(part) for part in workers.split(",")]
+        report("projections-workers", asyncio.run(workers_bench(StreamsSettings(), events, counts)), {"events": events})
+        return
 
     result = asyncio.run(bench(StreamsSettings(), events, faust=faust))
     report("projections", rows(result), {"events": result.events, "orders": result.orders, "faust": faust})

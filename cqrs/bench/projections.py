@@ -10,6 +10,9 @@ the same topic), it measures:
 - all projections at once as deployed (the supervised worker, one process each), with each runner;
 - each store's raw bulk-ingest rate for the same documents (the projection's final records, written in batches of
   `batch_size`), to put the projection rates in proportion.
+
+`--workers 1,2,3` measures instead each projection with that many worker processes sharing its partitions, with
+the CPU they used (`workers_bench`).
 """
 
 from __future__ import annotations
@@ -202,20 +205,38 @@ async def _applied(settings: StreamsSettings, name: str, redis: Redis) -> int:
 
 async def worker_process_rate(settings: StreamsSettings, names: list[str], total: int, *, runner: str) -> float:
     """Run the real worker with `runner` (several projections = supervised children) until all applied `total`."""
+    return (await worker_process_run(settings, names, total, runner=runner)).rate
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRun:
+    rate: float
+    """Events/s per projection, from the first applied batch to the last."""
+    cpu_s: float
+    """CPU seconds of every worker process over the same span (start-up excluded)."""
+    events: int
+
+
+async def worker_process_run(
+    settings: StreamsSettings, names: list[str], total: int, *, runner: str = "kafka", workers: int = 1
+) -> ProcessRun:
+    """Run the real worker with `runner` (several projections or `workers` > 1 = supervised children) until every
+    projection applied `total`; its rate and the CPU its processes used meanwhile."""
     env = _env(settings) | {"CQRS_STREAMS_METRICS_PORT": "0"}  # the stack's own workers may hold the ports
     command = [sys.executable, "-m", "streams", "worker", "--log-level", "warning", "--runner", runner]
+    command += ["--workers", str(workers)]
     for name in names:
         command += ["--projection", name]
     process = await asyncio.create_subprocess_exec(*command, env=env)
     redis = Redis.from_url(settings.redis_url)
     try:
-        first: tuple[float, int] | None = None
+        first: tuple[float, int, float] | None = None
         progressed = (time.monotonic(), -1)
         while True:
             counts = [await _applied(settings, name, redis) for name in names]
             now = time.monotonic()
             if first is None and any(counts):
-                first = (now, sum(counts))
+                first = (now, sum(counts), _cpu_s(process.pid))
             if all(count >= total for count in counts):
                 break
             if process.returncode is not None:
@@ -226,12 +247,28 @@ async def worker_process_rate(settings: StreamsSettings, names: list[str], total
                 raise RuntimeError(f"no progress for {STALL_S:.0f} s at {counts} of {total} events per projection")
             await asyncio.sleep(0.1)
         assert first is not None
-        return (sum(counts) - first[1]) / len(names) / max(now - first[0], 1e-3)
+        events = sum(counts) - first[1]
+        return ProcessRun(events / len(names) / max(now - first[0], 1e-3), _cpu_s(process.pid) - first[2], events)
     finally:
         if process.returncode is None:
             process.terminate()
             await asyncio.wait_for(process.wait(), 60)
         await redis.aclose()
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children so far."""
+    import psutil
+
+    total = 0.0
+    parent = psutil.Process(pid)
+    for process in [parent, *parent.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _env(settings: StreamsSettings) -> dict[str, str]:
@@ -379,6 +416,38 @@ async def rebuild_bench(base: StreamsSettings, count: int, *, report: Report = p
             rows.append({"scenario": name, "events": rebuilt.events, "seconds": round(rebuilt.elapsed_s, 1),
                          "events/s": round(rebuilt.rate)})  # fmt: skip
             report(f"{name}: rebuilt {rebuilt.events:,} events in {rebuilt.elapsed_s:,.0f} s ({rebuilt.rate:,.0f}/s)")
+    return rows
+
+
+async def workers_bench(
+    base: StreamsSettings, count: int, workers: list[int], *, report: Report = print
+) -> list[dict[str, object]]:
+    """Each projection alone with 1, 2, 3… worker processes sharing its partitions (the event topic has 6): events/s,
+    CPU seconds and CPU per event at each count, and each extra worker's CPU overhead against one worker (same run).
+
+    On two cores more workers cannot add cores (the stores use the other one); what this shows is that throughput
+    does not fall and that an extra worker costs little, so that on more cores it scales."""
+    events, orders = synthetic_events(count)
+    rows: list[dict[str, object]] = []
+    async with _preloaded(base, "workers", events, orders, report) as boxes:
+        total = len(events)
+        del events
+        for name in PROJECTIONS:
+            single: ProcessRun | None = None
+            for n in workers:
+                run = await worker_process_run(await boxes.reader(), [name], total, workers=n)
+                single = single or run
+                per_event = run.cpu_s / max(run.events, 1)
+                base_per_event = single.cpu_s / max(single.events, 1)
+                overhead = (per_event / base_per_event - 1) / (n - 1) if n > 1 and base_per_event else None
+                rows.append({
+                    "scenario": f"{name}, {n} worker{'s' if n > 1 else ''}",
+                    "events/s": round(run.rate), "CPU s": round(run.cpu_s, 1),
+                    "CPU ms per 1k events": round(per_event * 1e6, 1),
+                    "÷ 1 worker (events/s)": round(run.rate / single.rate, 3) if single.rate else None,
+                    "CPU overhead per extra worker": f"{overhead:+.1%}" if overhead is not None else None,
+                })  # fmt: skip
+                report(f"{name} with {n} worker(s): {run.rate:,.0f} events/s, {run.cpu_s:.1f} CPU s")
     return rows
 
 

@@ -13,6 +13,9 @@ converge to the reference model built from the 202 answers, within `converge_s`:
 If the connector's task is FAILED after a restart, the scenario restarts it as an operator would
 (`cqrs connectors register` does the same) and reports that it had to.
 
+The `rebalance` scenario kills no service: it runs two, then three workers per projection and SIGKILLs one of each
+(`cqrs.e2e.rebalance`); besides the checks above, the analytics sums must grow by exactly the accepted commands'.
+
 The `redis` scenario loses the checkpoint mirror, the cache and every pub/sub subscription (Redis keeps nothing on
 disk). Besides the checks above, once Redis is back a `minVersion` read of an order applied before the kill must
 answer at once and fresh (from the store's own version), and read-your-writes answers must be fresh and woken by
@@ -36,6 +39,7 @@ from cqrs.e2e.bench import Target, client
 from cqrs.e2e.load import LoadResult, OpenLoop
 from cqrs.e2e.mix import CommandMix
 from cqrs.e2e.reads import ReadsAfterRestart, probe
+from cqrs.e2e.rebalance import ExtraWorkers, Sums, analytics_sums, converged_sums, reference_sums
 from cqrs.e2e.reference import Reference
 from cqrs.e2e.wire import WireReport, end_offsets, read_since
 from infra.process import kill_hard
@@ -46,7 +50,8 @@ from streams.projections import PROJECTIONS
 log = logging.getLogger(__name__)
 KNOWN_BEFORE_S = 3.0
 """The `redis` scenario reads an order accepted at least this long before the kill (so applied by then)."""
-SCENARIOS = ("connect", "kafka", "streams", "readapi", "postgres", "redis")
+REBALANCE = "rebalance"
+SCENARIOS = ("connect", "kafka", "streams", "readapi", "postgres", "redis", REBALANCE)
 CONNECTOR = "orders-outbox"
 
 
@@ -64,11 +69,14 @@ class ScenarioResult:
     restart_s: float = 0.0
     reads: ReadsAfterRestart | None = None
     """What readers saw after the restart (the `redis` scenario)."""
+    sums_off: int | None = None
+    """(status, currency) buckets whose analytics sums did not grow by the accepted commands' (`rebalance`)."""
 
     @property
     def ok(self) -> bool:
         return (
             (self.reads is None or self.reads.ok)
+            and not self.sums_off
             and self.lost_on_wire == 0
             and not any(self.doubled.values())
             and not any(self.lost.values())
@@ -80,7 +88,7 @@ class ScenarioResult:
 
     def row(self) -> dict[str, Any]:
         return {
-            "scenario": f"kill -9 {self.service}",
+            "scenario": "2→3 workers, kill -9 one" if self.service == REBALANCE else f"kill -9 {self.service}",
             "accepted": len(self.load.accepted),
             "refused (retried)": sum(self.load.refused.values()),
             "rejected 4xx": sum(self.load.rejected.values()),
@@ -93,12 +101,13 @@ class ScenarioResult:
             **{f"{name} converged s": round(s, 1) for name, s in self.converged_per_store_s.items()},
             "connector restarted": "yes" if self.connector_restarted else "no",
             **(self.reads.row() if self.reads is not None else {}),
+            **({"analytics sums off": self.sums_off} if self.sums_off is not None else {}),
             "verdict": "ok" if self.ok else "FAILED",
         }
 
 
 def available(settings: StackSettings, service: str) -> bool:
-    return service in pipeline_stack(settings).by_name
+    return service == REBALANCE or service in pipeline_stack(settings).by_name
 
 
 async def run_scenario(
@@ -117,22 +126,36 @@ async def run_scenario(
     readers = service == "redis"
     if readers:
         await asyncio.to_thread(pipeline_stack(settings, ["readapi"]).up)
-    async with client(target) as http, _reader(settings) as reader:
-        load = asyncio.create_task(
-            OpenLoop(http, reference, CommandMix(reference, seed=len(service))).run(rate, seconds)
-        )
-        await asyncio.sleep(max(seconds / 3 - KNOWN_BEFORE_S, 0))
-        known = _known_order(reference)  # accepted long enough before the kill to be applied by then
-        await asyncio.sleep(min(KNOWN_BEFORE_S, seconds / 3))
-        started = time.monotonic()
-        await asyncio.to_thread(_kill, settings, service)
-        await asyncio.sleep(down_s)
-        connector_restarted = await asyncio.to_thread(_restart, settings, service)
-        restart_s = time.monotonic() - started
-        reads = await probe(http, reader, known, up_at=time.monotonic()) if readers and known else None
-        result = ScenarioResult(
-            service, await load, connector_restarted=connector_restarted, restart_s=restart_s, reads=reads
-        )
+    extra = ExtraWorkers()
+    sums_before: Sums = {}
+    if service == REBALANCE:
+        sums_before = await analytics_sums(target.streams)
+        extra.add()  # a second worker per projection beside the stack's own
+    try:
+        async with client(target) as http, _reader(settings) as reader:
+            load = asyncio.create_task(
+                OpenLoop(http, reference, CommandMix(reference, seed=len(service))).run(rate, seconds)
+            )
+            await asyncio.sleep(max(seconds / 3 - KNOWN_BEFORE_S, 0))
+            known = _known_order(reference)  # accepted long enough before the kill to be applied by then
+            await asyncio.sleep(min(KNOWN_BEFORE_S, seconds / 3))
+            started = time.monotonic()
+            if service == REBALANCE:
+                await asyncio.to_thread(extra.kill_one_per_projection)
+                await asyncio.sleep(seconds / 2 - seconds / 3)
+                await asyncio.to_thread(extra.add)  # a third worker per projection
+                connector_restarted = False
+            else:
+                await asyncio.to_thread(_kill, settings, service)
+                await asyncio.sleep(down_s)
+                connector_restarted = await asyncio.to_thread(_restart, settings, service)
+            restart_s = time.monotonic() - started
+            reads = await probe(http, reader, known, up_at=time.monotonic()) if readers and known else None
+            result = ScenarioResult(
+                service, await load, connector_restarted=connector_restarted, restart_s=restart_s, reads=reads
+            )
+    finally:
+        await asyncio.to_thread(extra.stop)  # a last rebalance: the stack's own workers take everything back
     want = reference.expected()
     waited = time.monotonic()
     seen = await _converge(target, want, converge_s, result.converged_per_store_s)
@@ -143,6 +166,10 @@ async def run_scenario(
         result.lost[name] = sum(1 for order in want if order not in view or view[order].version < want[order].version)
     result.wire = await read_since(bootstrap, since, set(want))
     result.lost_on_wire = len(reference.versions() - result.wire.versions)
+    if service == REBALANCE:
+        expected = reference_sums(reference)
+        grew = await converged_sums(target.streams, sums_before, expected, within=converge_s)
+        result.sums_off = sum(1 for key in expected.keys() | grew.keys() if expected.get(key) != grew.get(key))
     return result
 
 
