@@ -8,7 +8,6 @@ mirror keys; the primary's are never touched (every name differs: `StreamsSettin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Annotated
 
 import typer
@@ -91,23 +90,48 @@ def drop(region: RegionArg, yes: Annotated[bool, typer.Option("--yes", "-y")] = 
     region_stack(stack_settings(), region).down(progress=console.print)
     streams = region_settings(region).streams()
     asyncio.run(remove(streams, events=False))
-    asyncio.run(_delete_groups(streams.kafka_bootstrap, streams.group_prefix))
+    try:
+        asyncio.run(_delete_groups(streams.kafka_bootstrap, streams.group_prefix))
+    except RegionNotDropped as error:
+        console.print(f"[red]error[/] {error}")
+        raise typer.Exit(1) from None
     console.print(f"[green]region {region} dropped[/]")
 
 
-async def _delete_groups(bootstrap: str, prefix: str) -> None:
-    """The region's consumer groups: a region added again must start from the log's beginning, not where it was."""
-    from aiokafka.admin import AIOKafkaAdminClient
+async def _delete_groups(bootstrap: str, prefix: str, *, within_s: float = 30.0) -> None:
+    """The region's consumer groups: a region added again must start from the log's beginning, not where it was. A
+    group whose members are still leaving cannot be deleted yet (NON_EMPTY_GROUP): retried until `within_s`."""
+    import time
 
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.protocol.admin import DeleteGroupsRequest
+
+    if not prefix:
+        raise ValueError("no group prefix: that would be every group, the primary's too")
+    done = {0, 69}  # NONE, GROUP_ID_NOT_FOUND
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        groups = [group for group, _ in await admin.list_consumer_groups() if group.startswith(prefix)]
-        if groups:
-            with contextlib.suppress(Exception):  # a group still closing is deleted by its expiry
-                await admin.delete_consumer_groups(groups)
+        left = {group for group, _ in await admin.list_consumer_groups() if group.startswith(prefix)}
+        deadline = time.monotonic() + within_s
+        while left:
+            for group in sorted(left):
+                node = await admin.find_coordinator(group)
+                # aiokafka's admin client has no call for it; its protocol has the request (DeleteGroups, key 42).
+                response = await admin._send_request_to_node(node, DeleteGroupsRequest([group]))
+                if all(code in done for _, code in response.results):
+                    left.discard(group)
+            if left and time.monotonic() > deadline:
+                names = ", ".join(sorted(left))
+                raise RegionNotDropped(f"consumer groups {names} could not be deleted yet; run the drop again")
+            if left:
+                await asyncio.sleep(1.0)
     finally:
         await admin.close()
+
+
+class RegionNotDropped(RuntimeError):
+    """Part of a region outlived its drop (the command says which part; running it again finishes it)."""
 
 
 @app.command()

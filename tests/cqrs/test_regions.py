@@ -201,3 +201,25 @@ async def test_with_the_regions_projections_paused_the_primary_is_fresh_and_the_
         assert float(metrics.split(exported)[1].split()[0]) > 0.5
     finally:
         await region.resume()
+
+
+async def test_dropping_a_region_deletes_its_consumer_groups_and_nothing_else(stack: Stack) -> None:
+    """A region added again after a drop must catch up from the log's beginning, not resume where it was."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from cqrs.regions.cli import _delete_groups
+
+    primary = unique_settings(stack, topic=EVENTS_TOPIC)
+    region = primary.in_region(REGION)
+    for settings in (primary, region):
+        await start_at_end(settings, settings.group_id(DETAIL, 1))  # a group with committed offsets
+    await _delete_groups(region.kafka_bootstrap, region.group_prefix)
+    admin = AIOKafkaAdminClient(bootstrap_servers=region.kafka_bootstrap)
+    await admin.start()
+    try:
+        groups = {group for group, _ in await admin.list_consumer_groups()}
+    finally:
+        await admin.close()
+    assert region.group_id(DETAIL, 1) not in groups
+    assert primary.group_id(DETAIL, 1) in groups
+    await _delete_groups(primary.kafka_bootstrap, primary.group_prefix)  # the test's own leftovers
