@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from cqrs.regions.apps import REGION_WAIT_DEFAULT_S
+from cqrs.regions.cli import _delete_groups
 from cqrs.regions.settings import PRIMARY
 from infra.stack import Stack
 from readapi.lag import lag_of
@@ -114,6 +115,7 @@ async def regional_pipeline(stack: Stack, name: str, commands_url: str) -> Async
                     await live.pause()
     finally:
         await remove(streams, events=False, stores={projection_named(DETAIL).store})
+        await _delete_groups(streams.kafka_bootstrap, streams.group_prefix)
 
 
 @pytest.fixture(scope="module")
@@ -179,12 +181,13 @@ async def test_with_the_regions_projections_paused_the_primary_is_fresh_and_the_
     region: Live, primary: Live
 ) -> None:
     created = await region.create()
-    assert (await region.reader.get(created.headers["location"])).json()["meta"]["stale"] is False
+    # The longest wait allowed (10 s): on a loaded machine a projection may take more than the default 5 s.
+    assert (await region.reader.get(created.headers["location"] + "&timeout=10")).json()["meta"]["stale"] is False
     await region.pause()
     try:
         changed = await region.add_item(created.json()["aggregateId"], 2)
         path = changed.headers["location"].removeprefix(READAPI_URL)
-        fresh = ok(await primary.reader.get(path))
+        fresh = ok(await primary.reader.get(path + "&timeout=10"))
         assert fresh["meta"]["stale"] is False
         assert fresh["meta"]["region"] == PRIMARY
         assert fresh["data"]["version"] == changed.json()["version"]
@@ -206,8 +209,6 @@ async def test_with_the_regions_projections_paused_the_primary_is_fresh_and_the_
 async def test_dropping_a_region_deletes_its_consumer_groups_and_nothing_else(stack: Stack) -> None:
     """A region added again after a drop must catch up from the log's beginning, not resume where it was."""
     from aiokafka.admin import AIOKafkaAdminClient
-
-    from cqrs.regions.cli import _delete_groups
 
     primary = unique_settings(stack, topic=EVENTS_TOPIC)
     region = primary.in_region(REGION)
