@@ -135,6 +135,9 @@ class ProjectionWorker:
     async def process(self, records: Sequence[Record]) -> BatchReport:
         report = await self.engine.process(records)
         self._applied_ms.update((partition, p.timestamp_ms) for partition, p in report.positions.items())
+        if report.positions:
+            newest = max(position.timestamp_ms for position in report.positions.values())
+            metrics.BATCH_FRESHNESS.labels(self.name).observe(max(time.time() - newest / 1000, 0.0))
         return report
 
     async def tick(self) -> None:
