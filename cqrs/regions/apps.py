@@ -2,8 +2,8 @@
 (its read API) and `proxy-<region>` (its command endpoint, forwarding to the primary writer).
 
 They are the primary's app types with the region's ports and names (`RegionSettings`, `StreamsSettings.in_region`):
-the same code, its own consumer groups and read models. `cqrs stack up --region eu` starts them (and the ground they
-need); `cqrs stack down --region eu` stops them and nothing else.
+the same code, its own consumer groups and read models. `cqrs region up eu` starts them (and the ground they need);
+`cqrs region down eu` stops them and nothing else.
 """
 
 from __future__ import annotations
