@@ -161,3 +161,29 @@ class StreamsSettings(BaseSettings):
 
     def dlq_topic(self, projection: str) -> str:
         return f"{self.dlq_prefix}{projection}"
+
+    def in_region(self, region: str) -> StreamsSettings:
+        """These settings for the read region `region` (`docs/regions.md`): its own consumer groups, DLQ topics, Mongo
+        database, search alias, ClickHouse database, list schema and mirror keys, beside the primary's on the same
+        servers. The event topic stays: every region projects the one log, `events.Order`."""
+        if not (0 < len(region) <= 16 and region.isascii() and region.isalnum() and region[0].isalpha()):
+            raise ValueError(f"a region is 1-16 letters and digits, first a letter: {region[:20]!r}")
+        region = region.lower()  # it names an Elasticsearch alias, which must be lowercase
+        return self.model_copy(
+            update={
+                "group_prefix": f"{region}.{self.group_prefix}",
+                "dlq_prefix": f"{self.dlq_prefix}{region}.",
+                "mongo_database": f"{self.mongo_database}_{region}",
+                "search_alias": f"{self.search_alias}-{region}",
+                "clickhouse_database": f"{self.clickhouse_database}_{region}",
+                "list_schema": f"{self.list_schema}_{region}",
+                "redis_prefix": f"{self.redis_prefix}:{region}",
+            }
+        )
+
+    def names_env(self) -> dict[str, str]:
+        """The name fields as `CQRS_STREAMS_*` variables: a process started with them (a region's worker, read API or
+        CLI) reads and writes the same read models as these settings."""
+        names = ["group_prefix", "dlq_prefix", "mongo_database", "search_alias", "clickhouse_database", "list_schema"]
+        names.append("redis_prefix")
+        return {f"CQRS_STREAMS_{name.upper()}": str(getattr(self, name)) for name in names}
