@@ -94,11 +94,13 @@ def test_a_paused_relay_shows_as_not_running_and_back(pipeline: Stack) -> None:
     with ConnectClient(ConnectorSettings().connect_url) as connect:
         connect.pause(CONNECTOR)
         try:
-            paused = relay_after(lambda relay: relay.connector_running is False)
+            # Each writer process polls on its own: the gauges agree once every process has seen the change.
+            paused = relay_after(lambda relay: relay.connector_running is False and relay.tasks == {"PAUSED": 1})
         finally:
             connect.resume(CONNECTOR)
         assert paused.connector_running is False
         assert paused.tasks == {"PAUSED": 1}
-        resumed = relay_after(lambda relay: relay.connector_running is True and relay.slot_active is True)
+        resumed = relay_after(lambda relay: relay.tasks == {"RUNNING": 1} and relay.slot_active is True)
     assert resumed.tasks == {"RUNNING": 1}
+    assert resumed.connector_running is True
     assert resumed.slot_active is True
