@@ -11,4 +11,4 @@ JAVA_MIN_MAJOR = 17
 PROMETHEUS = "v0.316.0"  # the Go module of Prometheus 3.16.0 (3.x is published as v0.3xx.y): promtool, for the rules
 VEGETA = "v12.13.0"  # HTTP load generator for `cqrs bench readapi` (Go: the client must not be the bottleneck)
 CLICKHOUSE_JDBC = "0.10.0"  # com.clickhouse:clickhouse-jdbc, the official JDBC driver (client compatibility suite)
-CLICKHOUSE_GO = "v2.51.0"  # github.com/ClickHouse/clickhouse-go/v2, as pinned in tests/infra/clickhouse_compat/go/go.mod
+CLICKHOUSE_GO = "v2.51.0"  # clickhouse-go/v2, as pinned in tests/infra/clickhouse_compat/go/go.mod
