@@ -80,10 +80,16 @@ def worker(
 
 
 @projections_app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    region: Annotated[
+        str | None, typer.Option(help="A read region's projections (`cqrs region up NAME`) instead of the primary's.")
+    ] = None,
+) -> None:
     """Per projection: generation, consumer lag (events and seconds), rate, applied events, DLQ size, and each worker
     with the partitions it owns and their lag."""
-    statuses = asyncio.run(all_statuses(_settings()))
+    settings = _settings() if region is None else _settings().in_region(region)
+    statuses = asyncio.run(all_statuses(settings))
     if as_json:
         rows = [asdict(s) | {"lagEvents": s.lag_events, "lagSeconds": round(s.lag_seconds, 3)} for s in statuses]
         console.print_json(json.dumps(rows))
