@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from readapi.freshness import CheckpointMirror
+from servicekit.announcements import listen_forever
 from servicekit.errors import Unavailable
 
 log = logging.getLogger(__name__)
-RECONNECT_DELAY_S = 0.5
 
 
 class TooManyWaiters(Unavailable):
@@ -97,24 +97,15 @@ class VersionWaiter:
                     del self._waiting[key]
 
     async def _listen(self) -> None:
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(*self._projection_of)
-                self._subscribed.set()
-                await self._recheck_everyone()
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        self._announced(message["channel"], message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # Redis went away: keep trying; waiters meanwhile time out as stale
-                self._subscribed.clear()
-                log.warning("waiter.subscription_lost error=%r", error)
-                await asyncio.sleep(RECONNECT_DELAY_S)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        # Waiters meanwhile time out as stale.
+        await listen_forever(
+            self._redis, list(self._projection_of), on_message=self._announced, on_subscribed=self._resubscribed,
+            on_lost=self._subscribed.clear, name="readapi-version-waiter",
+        )  # fmt: skip
+
+    async def _resubscribed(self) -> None:
+        self._subscribed.set()
+        await self._recheck_everyone()
 
     def _announced(self, channel: bytes | str, data: bytes | str) -> None:
         if not self._waiting:

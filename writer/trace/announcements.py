@@ -20,11 +20,11 @@ from collections.abc import Mapping
 import structlog
 from redis.asyncio import Redis
 
+from servicekit.announcements import listen_forever
 from servicekit.errors import Unavailable
 
 log = structlog.get_logger("writer.trace.announcements")
 
-RECONNECT_DELAY_S = 0.5
 WATCH_S = 600.0
 """How long after a trace the announcements of its order are timed."""
 MAX_WATCHED = 10_000
@@ -95,24 +95,15 @@ class Announcements:
                 del self._waiters[order_id]
 
     async def _listen(self) -> None:
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(*self._projection_of)
-                self._subscribed.set()
-                self._wake_everyone()  # announcements made while we were away are gone: waiters re-read the mirror
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        self._announced(message["channel"], message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # Redis went away: keep trying; waiters meanwhile answer what they have
-                self._subscribed.clear()
-                log.warning("trace.subscription_lost", error=repr(error))
-                await asyncio.sleep(RECONNECT_DELAY_S)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        # Waiters meanwhile answer what they have.
+        await listen_forever(
+            self._redis, list(self._projection_of), on_message=self._announced, on_subscribed=self._resubscribed,
+            on_lost=self._subscribed.clear, name="writer-trace",
+        )  # fmt: skip
+
+    async def _resubscribed(self) -> None:
+        self._subscribed.set()
+        self._wake_everyone()  # announcements made while we were away are gone: waiters re-read the mirror
 
     def _announced(self, channel: bytes | str, data: bytes | str) -> None:
         if not self._waiters and not self._interesting():
