@@ -57,7 +57,7 @@ def run_demo() -> None:
         try:
             show.imported(story.SAMPLE_FILE.name, *story.import_sample(staff, console))
             tail = EventsTail(f"127.0.0.1:{ports.kafka}")
-            posted = story.post_commands(staff)
+            posted = story.post_commands(staff, f"127.0.0.1:{ports.writer_grpc}")
             last_202 = time.monotonic()
             _show_pipeline(settings, posted, tail, last_202)
             _show_read_api(readapi_url, posted)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 from rich.console import Console
 
 from infra.settings import REPO_ROOT
+from writer.grpc.generated.orders.v1 import commands_pb2 as pb
+from writer.grpc.generated.orders.v1 import commands_pb2_grpc as pb_grpc
 
 SAMPLE_FILE = REPO_ROOT / "examples" / "orders.ndjson"
 CORRELATION_ID = "demo"
@@ -39,8 +42,9 @@ def import_sample(staff: httpx.Client, console: Console, path: Path = SAMPLE_FIL
     return summary.accepted, summary.replayed, len(summary.rejected)
 
 
-def post_commands(staff: httpx.Client) -> list[dict[str, Any]]:
-    """A short order story: create, add an item, confirm; a second order created and cancelled."""
+def post_commands(staff: httpx.Client, grpc_target: str) -> list[dict[str, Any]]:
+    """A short order story: create, add an item (over gRPC, the same command API on its own port), confirm; a second
+    order created and cancelled."""
     responses = []
 
     def send(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -53,8 +57,26 @@ def post_commands(staff: httpx.Client) -> list[dict[str, Any]]:
     item = {"sku": "MUG-BLUE", "name": "Blue ceramic mug", "quantity": 2, "unitPrice": "12.50"}
     first = send("/commands/create-order", {"customerId": "alice", "currency": "EUR", "items": [item]})
     extra = {"sku": "TEA-GREEN", "name": "Green tea, 100 g", "quantity": 1, "unitPrice": "7.90"}
-    send("/commands/add-item-to-order", {"orderId": first["aggregateId"], "item": extra, "expectedVersion": 1})
+    added = _add_item_over_grpc(grpc_target, staff.headers["Authorization"], first["aggregateId"], extra, 1)
+    responses.append({"command": "add-item-to-order (gRPC)", **added})
     send("/commands/confirm-order", {"orderId": first["aggregateId"], "expectedVersion": 2})
     second = send("/commands/create-order", {"customerId": "bob", "currency": "USD", "items": [item]})
     send("/commands/cancel-order", {"orderId": second["aggregateId"], "reason": "changed my mind"})
     return responses
+
+
+def _add_item_over_grpc(
+    target: str, authorization: str, order_id: str, item: dict[str, Any], expected_version: int
+) -> dict[str, Any]:
+    """`AddItemToOrder` of `cqrs.orders.v1.OrderCommands`: the answer as the HTTP 202's body and Location give it."""
+    line = pb.OrderLine(sku=item["sku"], name=item["name"], quantity=item["quantity"], unit_price=item["unitPrice"])
+    request = pb.AddItemToOrderRequest(order_id=order_id, item=line, expected_version=expected_version)
+    metadata = (("authorization", authorization), ("x-correlation-id", CORRELATION_ID))
+    with grpc.insecure_channel(target) as channel:
+        added = pb_grpc.OrderCommandsStub(channel).AddItemToOrder(request, metadata=metadata, timeout=10)
+    return {
+        "commandId": added.command_id,
+        "aggregateId": added.aggregate_id,
+        "version": added.version,
+        "location": added.location,
+    }

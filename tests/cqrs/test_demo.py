@@ -39,4 +39,9 @@ def test_the_demo_tells_the_whole_story_and_exits_by_itself(relay: Stack) -> Non
     assert delivered, out[-3000:]
     assert int(delivered[1]) == 2  # the endpoint wants confirmations and cancellations: one of each in the story
     assert int(delivered[2]) == 4  # the receiver refuses every first attempt
+    assert "add-item-to-order (gRPC)" in out  # one command of the story goes over gRPC
+    # The last command's trace (the title may wrap): cancelling the second order, version 2, applied everywhere.
+    assert re.search(r"GET /commands/\{commandId\}: cancel-order \S+ \(order \S+ v2\)\s+is\s+applied", out), out[-5000:]
+    assert re.search(r"region eu read API GET /orders/\S+ → version 1, status pending", out), out[-5000:]
+    assert "GET /customers/alice/overview" in out
     assert "/docs" in out
