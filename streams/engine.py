@@ -306,7 +306,7 @@ class Engine:
         rate = sum(count for _, count in self._recent) / window
         for outcome, count in (
             ("applied", report.applied), ("duplicate", report.duplicates),
-            ("parked", report.parked), ("skipped", report.skipped),
+            ("parked", report.parked), ("skipped", report.skipped), ("not-owned", report.not_owned),
         ):  # fmt: skip
             if count:
                 metrics.EVENTS.labels(name, outcome).inc(count)

@@ -77,8 +77,6 @@ class Ownership:
     def __init__(self, lease: Lease | None = None) -> None:
         self.partitions: set[int] | None = None
         self.lease = lease
-        self.epoch = 0
-        """Counts rebalances that took partitions away: a batch decided in an older epoch may hold revoked orders."""
 
     def owns(self, partition: int) -> bool:
         return self.partitions is None or partition in self.partitions
@@ -88,7 +86,6 @@ class Ownership:
 
     def revoked(self, partitions: set[int]) -> None:
         self.partitions = (self.partitions or set()) - partitions
-        self.epoch += 1
 
     def check(self) -> None:
         """Raise `Fenced` unless this worker may still write (called before every store write)."""

@@ -107,7 +107,9 @@ class StreamsSettings(BaseSettings):
     """Where the metrics ports listen: loopback natively; a container's Prometheus needs 0.0.0.0 (compose)."""
     workers: int = 1
     """Worker processes per projection (`cqrs streams worker --workers N`): they share the projection's consumer
-    group, Kafka gives each some of the event topic's partitions, so at most one per partition does any work."""
+    group, Kafka gives each some of the event topic's partitions, so at most one per partition does any work. Each
+    worker also takes 1/N of the store's shared limits (FerretDB's connection pool): set it to the total across
+    supervisors."""
     session_timeout_s: float = 10.0
     """How long the group waits for a silent worker before giving its partitions to the others (a killed worker's
     partitions move after this long)."""

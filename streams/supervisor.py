@@ -12,6 +12,7 @@ at once; one that fails is restarted after a growing pause. SIGTERM/SIGINT stop 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -52,7 +53,9 @@ def supervise(projections: Sequence[str], extra_args: Sequence[str], workers: in
                     pauses[slot] = min(pauses[slot] * 2, 60.0)
             if slot not in children and time.monotonic() >= due[slot]:
                 command = [sys.executable, "-m", "streams", "worker", "--projection", name, "--workers", "1"]
-                children[slot] = subprocess.Popen([*command, "--replica", str(replica), *extra_args])
+                # The children run one worker each; CQRS_STREAMS_WORKERS tells them how many share the projection.
+                env = dict(os.environ, CQRS_STREAMS_WORKERS=str(max(workers, 1)))
+                children[slot] = subprocess.Popen([*command, "--replica", str(replica), *extra_args], env=env)
         time.sleep(0.2)
     for child in children.values():
         child.send_signal(signal.SIGTERM)

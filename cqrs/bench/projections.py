@@ -58,6 +58,7 @@ from streams.sinks.clickhouse import ClickHouseTargets
 from streams.sinks.elasticsearch import ElasticsearchTargets
 from streams.sinks.mongo import MongoTargets
 from streams.sinks.postgres import PostgresTargets
+from streams.status import members
 from streams.topics import partitions
 from streams.worker import ProjectionWorker
 
@@ -235,7 +236,7 @@ async def worker_process_run(
         while True:
             counts = [await _applied(settings, name, redis) for name in names]
             now = time.monotonic()
-            if first is None and any(counts):
+            if first is None and any(counts) and await _all_joined(settings, names, workers):
                 first = (now, sum(counts), _cpu_s(process.pid))
             if all(count >= total for count in counts):
                 break
@@ -254,6 +255,17 @@ async def worker_process_run(
             process.terminate()
             await asyncio.wait_for(process.wait(), 60)
         await redis.aclose()
+
+
+async def _all_joined(settings: StreamsSettings, names: list[str], workers: int) -> bool:
+    """Every worker of every projection owns partitions: the rebalances of the start are over (timing starts)."""
+    if workers == 1:
+        return True
+    for name in names:
+        owners = [owned for _, _, owned in await members(settings, settings.group_id(name, 1)) if owned]
+        if len(owners) < workers:
+            return False
+    return True
 
 
 def _cpu_s(pid: int) -> float:

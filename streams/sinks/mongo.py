@@ -13,7 +13,9 @@ What FerretDB 1.24 can and cannot do decided the shape (each probed against the 
   A rebuild target (`bulk=True`) deletes and re-inserts instead;
 - an `update` command holds one SQLite connection per statement until it ends, and with about 100 statements the
   server's connection pool runs dry and the command deadlocks (the server then needs a restart), so replacements
-  go in sequential commands of `MAX_STATEMENTS` (never in parallel: the pool is shared);
+  go in sequential commands of `MAX_STATEMENTS` (never in parallel: the pool is shared). Several workers of the
+  projection share that pool too, so each takes its share (`MongoSink.statements`: `MAX_STATEMENTS` and
+  `PARALLEL_READS` divided by `CQRS_STREAMS_WORKERS`; three workers at 40 statements each stalled the server);
 - unordered bulk writes stop at their first error, and upsert-only replies lack `nModified` (pymongo then fails
   merging results): nothing here relies on either.
 Documents are therefore read by `_id` one by one, several at a time (`by_ids`), and deleted by `_id`, one statement
@@ -65,18 +67,22 @@ class MongoSink(BatchingSink):
         bulk: bool = False,
         memory: int = 200_000,
         position_filter: bool = False,
+        workers: int = 1,
     ) -> None:
         super().__init__()
         self._collection = collection
         self._bulk = bulk
         self._position_filter = position_filter
+        self.statements = max(MAX_STATEMENTS // max(workers, 1), 4)
+        """Statements per update command: this worker's share of the server's connection pool."""
+        self._reads = max(PARALLEL_READS // max(workers, 1), 4)
         self._known = KnownPositions(memory)
 
     async def load(self, keys: Collection[str]) -> dict[str, Stored]:
         if not keys:
             return {}
         found: dict[str, Stored] = {}
-        for doc in await by_ids(self._collection, keys):
+        for doc in await by_ids(self._collection, keys, parallel=self._reads):
             key = doc.pop("_id")
             found[key] = Stored(Position.unpack(doc.pop(POSITION_FIELD)), doc)
         self._known.loaded(keys, {key: stored.position for key, stored in found.items()})
@@ -104,15 +110,15 @@ class MongoSink(BatchingSink):
             projection = {POSITION_FIELD: 1}
             stored = {
                 d["_id"]: Position.unpack(d[POSITION_FIELD])
-                for d in await by_ids(self._collection, unknown, projection)
+                for d in await by_ids(self._collection, unknown, projection, parallel=self._reads)
             }
             self._known.loaded(unknown, stored)
         held = {put.key: self._known.get(put.key) or NOTHING for put in puts}
         new = [put for put in puts if held[put.key] == NOTHING]
         changed = [put for put in puts if NOTHING < held[put.key] < put.position]
         if self._bulk and changed:
-            for start in range(0, len(changed), MAX_STATEMENTS):
-                chunk = changed[start : start + MAX_STATEMENTS]
+            for start in range(0, len(changed), self.statements):
+                chunk = changed[start : start + self.statements]
                 self.guard()
                 await self._collection.bulk_write([DeleteOne({"_id": put.key}) for put in chunk])
             new, changed = new + changed, []
@@ -122,8 +128,8 @@ class MongoSink(BatchingSink):
             self.guard()
             await self._collection.insert_many(documents[start : start + MAX_INSERTS], ordered=True)
         uncertain: list[str] = []
-        for start in range(0, len(changed), MAX_STATEMENTS):
-            chunk = changed[start : start + MAX_STATEMENTS]
+        for start in range(0, len(changed), self.statements):
+            chunk = changed[start : start + self.statements]
             self.guard()
             result = await self._collection.bulk_write([ReplaceOne(self._filter(p), self._document(p)) for p in chunk])
             if result.matched_count < len(chunk):  # fenced out: another writer stored newer positions
@@ -144,10 +150,14 @@ class MongoSink(BatchingSink):
 
 
 async def by_ids(
-    collection: AsyncCollection[_Document], keys: Collection[str], projection: dict[str, int] | None = None
+    collection: AsyncCollection[_Document],
+    keys: Collection[str],
+    projection: dict[str, int] | None = None,
+    *,
+    parallel: int = PARALLEL_READS,
 ) -> list[_Document]:
-    """The documents with these `_id`s, read by `_id` (the lookup FerretDB pushes down), a few at a time."""
-    slots = asyncio.Semaphore(PARALLEL_READS)
+    """The documents with these `_id`s, read by `_id` (the lookup FerretDB pushes down), `parallel` at a time."""
+    slots = asyncio.Semaphore(parallel)
 
     async def one(key: str) -> _Document | None:
         async with slots:
@@ -161,10 +171,17 @@ class MongoTargets(Targets):
     store = "mongo"
 
     def __init__(
-        self, client: AsyncMongoClient[_Document], database: str, name: str, *, position_filter: bool = False
+        self,
+        client: AsyncMongoClient[_Document],
+        database: str,
+        name: str,
+        *,
+        position_filter: bool = False,
+        workers: int = 1,
     ) -> None:
         self._client = client
         self._position_filter = position_filter
+        self._workers = workers
         self._db: AsyncDatabase[_Document] = client[database]
         self._name = name
         self._pattern = re.compile(rf"^{re.escape(name)}_v(\d+)$")
@@ -175,7 +192,11 @@ class MongoTargets(Targets):
             settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=10_000
         )
         return cls(
-            client, settings.mongo_database, settings.mongo_collection, position_filter=settings.mongo_position_filter
+            client,
+            settings.mongo_database,
+            settings.mongo_collection,
+            position_filter=settings.mongo_position_filter,
+            workers=settings.workers,
         )
 
     def collection_name(self, generation: int) -> str:
@@ -219,7 +240,7 @@ class MongoTargets(Targets):
 
     def sink(self, generation: int, *, bulk: bool = False) -> MongoSink:
         collection = self._db[self.collection_name(generation)]
-        return MongoSink(collection, bulk=bulk, position_filter=self._position_filter)
+        return MongoSink(collection, bulk=bulk, position_filter=self._position_filter, workers=self._workers)
 
     async def drop_everything(self) -> None:
         """Remove the whole database, every generation and pointer in it (sandboxes)."""

@@ -32,7 +32,7 @@ from schemas.envelope import EventEnvelope
 from streams.peek import ReadModels
 from streams.projections import PROJECTIONS
 from streams.settings import StreamsSettings
-from streams.status import members
+from streams.status import members, projection_status
 from tests.streams.conftest import create_topics
 from tests.streams.history import as_records, sample_histories
 from tests.streams.pipeline import cli_env, interleaved, until
@@ -63,6 +63,12 @@ async def test_workers_killed_added_and_paused_under_load_lose_and_double_nothin
     try:
         for name in PROJECTIONS:  # both workers of each projection have joined (starting takes a while here)
             await _owning(settings, first, name, (0, 1), within=90)
+        status = await projection_status(settings, "orders-search")  # `cqrs projections status`: who owns what
+        assert len(status.workers) == 2
+        assert sorted(p for worker in status.workers for p in worker.partitions) == list(range(6))
+        assert {worker.worker.rsplit("-", 1)[-1] for worker in status.workers} == {
+            str(_worker(first, "orders-search", replica=k).pid) for k in (0, 1)
+        }
         load = asyncio.create_task(_steady(settings, events, seconds=SECONDS))
         await asyncio.sleep(SECONDS / 3)
         killed = [_worker(first, name, replica=0) for name in PROJECTIONS]
