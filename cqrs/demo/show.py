@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -149,13 +150,19 @@ def trace(answer: dict[str, Any]) -> None:
     command = f"{answer['command']} {answer['commandId'][:8]} (order {answer['aggregateId'][:8]} v{answer['version']})"
     title = f"GET /commands/{{commandId}}: {command} is {traced['state']}; its events {where}"
     table = Table(title=escape(title))
-    for column in ("projection", "state", "applied version", "applied at", "parked"):
+    for column in ("projection", "state", "applied version", "applied after acceptance", "parked"):
         table.add_column(column)
+    accepted_at = datetime.fromisoformat(answer["timestamp"])
     for name, progress in traced["projections"].items():
         parked = progress.get("parked")
+        applied_at = progress["appliedAt"]
+        after = (
+            f"{(datetime.fromisoformat(applied_at) - accepted_at).total_seconds() * 1000:,.0f} ms"
+            if applied_at
+            else "-"
+        )
         table.add_row(
-            name, progress["state"], str(progress["appliedVersion"]), progress["appliedAt"] or "-",
-            parked["reason"] if parked else "-",
+            name, progress["state"], str(progress["appliedVersion"]), after, parked["reason"] if parked else "-"
         )  # fmt: skip
     console.print(table)
 
