@@ -47,6 +47,15 @@ class ReadApiSettings(ServiceSettings):
         1000, ge=1, description="`minVersion` requests waiting at once per worker; beyond it 503 with Retry-After"
     )
     detail_cache_ttl_s: int = Field(3600, ge=1, description="version-exact entries: the TTL only bounds memory")
+    detail_recent_s: float = Field(
+        0.25,
+        ge=0,
+        description="a worker answers a plain detail read again from its own memory for this long after it came from "
+        "the cache (no Redis round trip; 0: never): that much staler than the projection at worst",
+    )
+    detail_recent_max: int = Field(
+        10_000, ge=1, description="orders a worker remembers so (its memory is cleared when full)"
+    )
     list_cache_ttl_s: int = Field(60, ge=1)
     search_refresh_s: float = Field(
         1.5, ge=0, description="search answers are cached only this long after the last flush (refresh: every 0.5 s)"

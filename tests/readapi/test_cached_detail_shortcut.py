@@ -6,15 +6,18 @@ the services (Redis mirror and cache, token verifier) are the real app's."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
 from readapi.api.shortcut import CachedDetailShortcut
 from servicekit.principals import Role
+from streams.contract import DETAIL
 from tests.readapi.conftest import Auth
 from tests.readapi.helpers import assert_problem, ok
 from tests.readapi.seed import Seeded
@@ -113,3 +116,34 @@ async def test_what_only_the_routes_may_answer_reaches_them(
     # …and the real app answers them as it always did.
     assert_problem(await client.get(url, headers=stranger), 404)
     assert_problem(await client.get(url), 401)
+
+
+async def test_a_worker_answers_a_hot_order_from_memory_only_for_a_moment(
+    seeded: Seeded, app: FastAPI, client: httpx.AsyncClient, auth: Auth
+) -> None:
+    """Within `detail_recent_s` of a hit, the shortcut answers again without Redis: even with the cache entry gone;
+    after it, it asks Redis again (the entry is gone, so the routes answer)."""
+    history = seeded.histories[7]
+    url = f"/orders/{history.order_id}"
+    await _warm(client, url, auth())
+    services = app.state.services
+    window_s = services.settings.detail_recent_s
+    assert window_s > 0
+    routes = _Routes()
+    async with _shortcut_only(app, routes) as shortcut:
+        first = await shortcut.get(url, headers=auth())  # a hit: remembered
+        lookup = await services.mirror.detail(DETAIL, history.order_id, cache_prefix="")
+        key = services.cache.detail_key(lookup.generation, history.order_id, history.version)
+        redis = Redis.from_url(seeded.streams.redis_url)
+        try:
+            assert await redis.delete(key) == 1
+            again = await shortcut.get(url, headers=auth())  # within the moment: from memory
+            assert routes.reached == []
+            await asyncio.sleep(window_s + 0.05)
+            later = await shortcut.get(url, headers=auth())  # the moment has passed: Redis has no entry now
+        finally:
+            await redis.aclose()
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert later.status_code == 599
+    assert routes.reached == [url]
