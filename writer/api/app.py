@@ -125,7 +125,8 @@ def _lifespan(
                 )
                 stack.push_async_callback(_stop, asyncio.create_task(watch.run()))
             if settings.grpc_enabled:  # the same commands over gRPC, on the same services (writer/grpc)
-                grpc = grpc_serving(app.state.services, host=settings.host, port=settings.grpc_port)
+                tracer = getattr(app.state, "tracer", None)
+                grpc = grpc_serving(app.state.services, host=settings.host, port=settings.grpc_port, tracer=tracer)
                 app.state.grpc_port = await stack.enter_async_context(grpc)
             for hook in hooks:
                 await stack.enter_async_context(hook(app))

@@ -19,6 +19,7 @@ from writer.api.services import Services
 from writer.grpc.generated.orders.v1 import commands_pb2 as pb
 from writer.grpc.generated.orders.v1 import commands_pb2_grpc as pb_grpc
 from writer.grpc.service import OrderCommandsService
+from writer.trace.tracer import CommandTracer
 
 log = structlog.get_logger("writer.grpc")
 
@@ -28,11 +29,13 @@ _SHUTDOWN_GRACE_S = 5.0
 
 
 @asynccontextmanager
-async def serving(services: Services, *, host: str, port: int) -> AsyncIterator[int]:
+async def serving(
+    services: Services, *, host: str, port: int, tracer: CommandTracer | None = None
+) -> AsyncIterator[int]:
     """Serve until the block ends (calls in flight get a grace period); yields the bound port (`port` 0: any)."""
     # HTTP's body limit, so neither transport takes a request the other would refuse (gRPC answers RESOURCE_EXHAUSTED).
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", services.settings.max_body_bytes)])
-    pb_grpc.add_OrderCommandsServicer_to_server(OrderCommandsService(services), server)
+    pb_grpc.add_OrderCommandsServicer_to_server(OrderCommandsService(services, tracer), server)
     checks = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checks, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

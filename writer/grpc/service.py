@@ -12,22 +12,24 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from typing import Any
-from uuid import uuid4
+from typing import Any, NoReturn
+from uuid import UUID, uuid4
 
 import grpc
 import structlog
 from fastapi.exceptions import RequestValidationError
+from google.protobuf import struct_pb2
 from google.protobuf.message import Message
 from pydantic import BaseModel, ValidationError
 
-from servicekit.errors import Unauthenticated
+from servicekit.errors import FieldError, InvalidRequest, Unauthenticated
 from servicekit.principals import Principal
 from writer.api import idempotency
 from writer.api.problems import problem_for
 from writer.api.services import Services
 from writer.api.submit import accepted_response, run_command
 from writer.batch.commands import KINDS
+from writer.errors import CommandNotFound
 from writer.grpc import metrics
 from writer.grpc.generated.orders.v1 import commands_pb2 as pb
 from writer.grpc.generated.orders.v1 import commands_pb2_grpc as pb_grpc
@@ -35,6 +37,7 @@ from writer.grpc.messages import accepted_message, body_of
 from writer.grpc.status import status_for
 from writer.handlers import CommandContext
 from writer.ports import IdempotencyClaim, Replayed
+from writer.trace.tracer import CommandTracer
 
 log = structlog.get_logger("writer.grpc")
 
@@ -49,8 +52,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class OrderCommandsService(pb_grpc.OrderCommandsServicer):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, tracer: CommandTracer | None = None) -> None:
         self._services = services
+        self._tracer = tracer
 
     async def CreateOrder(self, request: pb.CreateOrderRequest, context: Context) -> pb.CommandAccepted:
         return await self._command("CreateOrder", "create-order", request, context)
@@ -70,23 +74,50 @@ class OrderCommandsService(pb_grpc.OrderCommandsServicer):
     async def ShipOrder(self, request: pb.ShipOrderRequest, context: Context) -> pb.CommandAccepted:
         return await self._command("ShipOrder", "ship-order", request, context)
 
+    async def GetCommand(self, request: pb.GetCommandRequest, context: Context) -> struct_pb2.Struct:
+        """`GET /commands/{commandId}` over gRPC: the same document, authorization and waiting."""
+        started = time.perf_counter()
+        metadata = _metadata(context)
+        correlation_id = _correlation_id(metadata)
+        with structlog.contextvars.bound_contextvars(correlationId=correlation_id, transport="grpc"):
+            try:
+                document = await self._traced(request, metadata)
+            except Exception as error:
+                await _refuse(context, "GetCommand", error, correlation_id, started)
+            await context.send_initial_metadata([(CORRELATION_ID, correlation_id)])
+            metrics.record_call("GetCommand", grpc.StatusCode.OK.name, time.perf_counter() - started)
+            answer = struct_pb2.Struct()
+            answer.update(document)
+            return answer
+
+    async def _traced(self, request: pb.GetCommandRequest, metadata: Mapping[str, str]) -> dict[str, Any]:
+        principal = _principal(metadata.get(AUTHORIZATION), self._services)
+        if request.timeout_seconds < 0:
+            raise InvalidRequest([FieldError("timeout_seconds", "must not be negative")])
+        try:
+            command_id = UUID(request.command_id)
+        except ValueError:
+            raise CommandNotFound(request.command_id) from None
+        # Authorized first, as over HTTP: a trace tells nothing about a command its caller may not see.
+        outcome = await self._services.handler.outcome(command_id, principal)
+        if self._tracer is None:
+            return dict(outcome)
+        settings = self._services.settings
+        waited = 0.0
+        if request.wait_applied:
+            waited = min(request.timeout_seconds or settings.trace_wait_default_s, settings.trace_wait_max_s)
+        return (await self._tracer.trace(outcome, wait_applied_s=waited)).as_json()
+
     async def _command(self, method: str, name: str, request: Message, context: Context) -> pb.CommandAccepted:
         """Answer the command, or abort the call with the status of the problem HTTP would answer."""
         started = time.perf_counter()
         metadata = _metadata(context)
-        given = metadata.get(CORRELATION_ID, "")
-        correlation_id = given if _VALID_CORRELATION_ID.fullmatch(given) else str(uuid4())
+        correlation_id = _correlation_id(metadata)
         with structlog.contextvars.bound_contextvars(correlationId=correlation_id, transport="grpc"):
             try:
                 answer, replayed = await self._run(name, request, metadata, correlation_id)
             except Exception as error:
-                problem = problem_for(error)
-                status = status_for(problem, correlation_id=correlation_id)
-                metrics.record_call(method, status.code.name, time.perf_counter() - started)
-                if problem.status >= 500:
-                    log.error("grpc.failed", method=method, problem=problem.slug, exc_info=error)
-                trailers = (*status.trailing_metadata, (CORRELATION_ID, correlation_id))
-                await context.abort(status.code, status.details, trailing_metadata=trailers)
+                await _refuse(context, method, error, correlation_id, started)
             headers = [(CORRELATION_ID, correlation_id)] + ([(REPLAYED, "true")] if replayed else [])
             await context.send_initial_metadata(headers)
             metrics.record_call(method, grpc.StatusCode.OK.name, time.perf_counter() - started)
@@ -119,6 +150,22 @@ class OrderCommandsService(pb_grpc.OrderCommandsServicer):
             ttl_s=self._services.settings.idempotency_ttl_s,
             respond=accepted_response,
         )
+
+
+async def _refuse(context: Context, method: str, error: Exception, correlation_id: str, started: float) -> NoReturn:
+    """Abort the call with the status of the problem HTTP would answer for `error`."""
+    problem = problem_for(error)
+    status = status_for(problem, correlation_id=correlation_id)
+    metrics.record_call(method, status.code.name, time.perf_counter() - started)
+    if problem.status >= 500:
+        log.error("grpc.failed", method=method, problem=problem.slug, exc_info=error)
+    trailers = (*status.trailing_metadata, (CORRELATION_ID, correlation_id))
+    await context.abort(status.code, status.details, trailing_metadata=trailers)
+
+
+def _correlation_id(metadata: Mapping[str, str]) -> str:
+    given = metadata.get(CORRELATION_ID, "")
+    return given if _VALID_CORRELATION_ID.fullmatch(given) else str(uuid4())
 
 
 def _metadata(context: Context) -> dict[str, str]:
