@@ -9,7 +9,7 @@ import pytest
 
 from cqrs.apps import pipeline_stack
 from cqrs.e2e.bench import Target, prepare
-from cqrs.e2e.chaos import SCENARIOS, available, run_scenario
+from cqrs.e2e.chaos import REBALANCE, SCENARIOS, available, run_scenario
 from infra.stack import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.disruptive]
@@ -20,7 +20,7 @@ def target(pipeline: Stack) -> Target:
     return prepare(pipeline.settings)
 
 
-@pytest.mark.parametrize("service", SCENARIOS)
+@pytest.mark.parametrize("service", [s for s in SCENARIOS if s != REBALANCE])  # its short form: test_scale_out.py
 def test_a_killed_service_loses_and_doubles_nothing(target: Target, pipeline: Stack, service: str) -> None:
     if not available(pipeline.settings, service):
         pytest.skip(f"{service} is not part of this stack yet")
