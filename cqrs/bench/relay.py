@@ -1,6 +1,6 @@
 """`cqrs bench relay`: how fast and how promptly Debezium carries committed outbox rows to Kafka.
 
-(a) Latency at fixed command rates: an open-loop client posts create-order commands to the writer at 100 and 500
+(a) Latency at fixed command rates: vegeta (Go, open loop) posts create-order commands to the writer at 100 and 500
     commands/s while a consumer tails `events.Order`; latency = consumer receipt - the envelope's timestamp (taken by
     the writer just before its commit, so the figure includes the commit itself: conservative).
 (b) Maximum relay rate: outbox rows inserted straight into Postgres in large transactions (aggregate type
@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import json
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 
 from connectors.topics import TopicSpec, ensure_topics, topic_partitions
+from cqrs.bench.loadgen import AttackResult, Request, open_loop_argv, summarize_open_loop, write_json_targets
 from cqrs.bench.report import latency_summary, report
 from schemas.envelope import EventEnvelope
 from schemas.envelope_codec import decode_envelope, encode_envelope
@@ -80,40 +85,21 @@ class Tail:
             await consumer.stop()
 
 
-async def _post_at_rate(client: httpx.AsyncClient, rate: int, seconds: float) -> tuple[list[str], list[float], int]:
-    """Open loop: request i is due at start + i/rate whatever happened to earlier ones; latency counts from then."""
-    accepted: list[str] = []
-    latencies: list[float] = []
-    failures = 0
-
-    async def one(due: float) -> None:
-        nonlocal failures
-        body = {
-            "customerId": f"bench-{uuid.uuid4().hex[:6]}",
-            "currency": "EUR",
-            "items": [{"sku": "BENCH-1", "name": "Bench item", "quantity": 1, "unitPrice": "9.99"}],
-        }
-        try:
-            response = await client.post("/commands/create-order", json=body)
-        except httpx.HTTPError:
-            failures += 1  # a timed-out request is a refused command, not the end of the benchmark
-            return
-        latencies.append((time.perf_counter() - due) * 1000)
-        if response.status_code == 202:
-            accepted.append(response.json()["aggregateId"])
-        else:
-            failures += 1
-
-    start = time.perf_counter()
-    tasks = []
-    for index in range(int(rate * seconds)):
-        due = start + index / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due)))
-    await asyncio.gather(*tasks)
-    return accepted, latencies, failures
+def _post_at_rate(writer_url: str, token: str, rate: int, seconds: float, customer: str) -> AttackResult:
+    """vegeta, open loop: `rate` create-orders a second for `seconds`, each due on time whatever happened to earlier
+    ones (a slow writer shows as latency, not as a lower offered rate); every order is `customer`'s."""
+    body = {
+        "customerId": customer,
+        "currency": "EUR",
+        "items": [{"sku": "BENCH-1", "name": "Bench item", "quantity": 1, "unitPrice": "9.99"}],
+    }
+    request = Request("POST", "/commands/create-order", {"Content-Type": "application/json"}, json.dumps(body).encode())
+    with tempfile.TemporaryDirectory() as work:
+        targets, results = Path(work) / "targets.json", Path(work) / "results.bin"
+        write_json_targets(targets, writer_url, itertools.repeat(request, int(rate * seconds)))
+        argv = open_loop_argv(targets, results, rate=rate, seconds=seconds, token=token)
+        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+        return summarize_open_loop(results)
 
 
 async def _latency_at(rate: int, seconds: float, writer_url: str, token: str, bootstrap: str) -> dict[str, Any]:
@@ -121,29 +107,27 @@ async def _latency_at(rate: int, seconds: float, writer_url: str, token: str, bo
     ready = asyncio.Event()
     consumer = asyncio.create_task(tail.run(ready))
     await ready.wait()
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=writer_url, headers=headers, limits=limits, timeout=30) as client:
-        accepted, http_latencies, failures = await _post_at_rate(client, rate, seconds)
-    wanted = set(accepted)
-    await tail.wait_complete(lambda t: wanted <= {e.aggregate_id for _, e in t.received.values()}, 60)
+    customer = f"bench-relay-{uuid.uuid4().hex[:8]}"  # this run's orders, told apart in the tail by their customer
+
+    def ours(t: Tail) -> list[tuple[float, EventEnvelope]]:
+        return [(at, e) for at, e in t.received.values() if getattr(e.data, "customer_id", None) == customer]
+
+    load = await asyncio.to_thread(_post_at_rate, writer_url, token, rate, seconds, customer)
+    accepted = load.status_codes.get("202", 0)
+    await tail.wait_complete(lambda t: len(ours(t)) >= accepted, 60)
     tail.stopping = True
     await consumer
-    relay_ms = [
-        (received - envelope.timestamp.timestamp()) * 1000
-        for received, envelope in tail.received.values()
-        if envelope.aggregate_id in wanted
-    ]
+    relay_ms = [(received - envelope.timestamp.timestamp()) * 1000 for received, envelope in ours(tail)]
     summary = latency_summary(relay_ms)
     return {
         "scenario": f"{rate} commands/s for {seconds:.0f} s",
-        "accepted": len(accepted),
-        "refused": failures,
+        "accepted": accepted,
+        "refused": load.requests - accepted,
         "relayed": summary["count"],
         "commit→kafka p50 ms": summary["p50_ms"],
         "commit→kafka p99 ms": summary["p99_ms"],
         "commit→kafka max ms": summary["max_ms"],
-        "http p99 ms": latency_summary(http_latencies)["p99_ms"],
+        "http p99 ms": load.p99_ms,
     }
 
 
