@@ -157,7 +157,7 @@ def run(
                 for name, (cells, timed) in _freshness(target, cpu, scenario, rate, seconds, sample_every).items():
                     shown = scenario if name == "primary" else f"{scenario} in {name}"
                     samples[shown] = timed
-                    rows.append({"scenario": shown} | sustained | cells)
+                    rows.append({"scenario": shown} | sustained | {k: v for k, v in cells.items() if k != "scenario"})
     finally:
         with console.status("restarting the streams app with its default runner…"):
             use_runner(settings, None)
