@@ -9,19 +9,18 @@ not have this code's routes. It writes to the stack's `orders` database, which i
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import jwt
 import pytest
-import uvicorn
 
 from cqrs.writer_api import create_app, migrate
 from infra.stack import Stack
 from servicekit.principals import Role
 from servicekit.tokens import mint_token
+from tests.servers import served_in_thread
 from writer.settings import WriterSettings
 
 
@@ -41,20 +40,8 @@ def writer_settings(orders_database_url: str) -> WriterSettings:
 
 @pytest.fixture(scope="session")
 def writer_url(writer_settings: WriterSettings) -> Iterator[str]:
-    config = uvicorn.Config(
-        create_app(writer_settings), host="127.0.0.1", port=0, log_config=None, access_log=False, loop="asyncio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="writer-under-test", daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the in-process writer did not start")
-        threading.Event().wait(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_in_thread(create_app(writer_settings), "writer-under-test") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def client_for(url: str, settings: WriterSettings, role: Role, subject: str) -> httpx.Client:

@@ -29,14 +29,13 @@ from tests.readapi.helpers import ok
 from tests.readapi.live import EVENTS_TOPIC, Live
 from tests.readapi.seed import start_at_end
 from tests.readapi.test_read_your_writes import CHAINS, freshness_of_reads
-from tests.servers import served
+from tests.servers import relayed_writer, served
 from tests.streams.conftest import unique_settings
 
 REGION = "eu"
 READAPI_URL = "http://readapi"
 """The region's read API in this test (in-process): the base its proxy's `Location` names."""
 TRIES = 200
-CONNECTOR = "orders-outbox"
 WAN_DELAY_MS = 5
 
 
@@ -63,16 +62,7 @@ def test_lag_counts_unapplied_events_and_the_age_of_the_last_applied_one() -> No
 def writer_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The primary writer: one of this checkout on a port of its own (others' tests start and stop the stack's app),
     on the stack's write model, relayed by the registered connector; skips when the connector is not running."""
-    connect = f"http://127.0.0.1:{stack.settings.ports.connect}/connectors/{CONNECTOR}/status"
-    try:
-        running = httpx.get(connect, timeout=3).json().get("connector", {}).get("state") == "RUNNING"
-    except (httpx.HTTPError, ValueError):
-        running = False
-    if not running:
-        pytest.skip(f"needs the {CONNECTOR} connector running (`cqrs connectors register {CONNECTOR}`)")
-    database_url = f"postgresql://postgres@127.0.0.1:{stack.settings.ports.postgres}/orders"
-    env = dict(os.environ, CQRS_WRITER_DATABASE_URL=database_url, CQRS_WRITER_LOG_LEVEL="warning")
-    with served(["writer.cli", "serve"], env=env, log=tmp_path_factory.mktemp("writer") / "writer.log") as url:
+    with relayed_writer(stack.settings, tmp_path_factory.mktemp("writer")) as url:
         yield url
 
 

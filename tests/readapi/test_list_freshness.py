@@ -5,7 +5,6 @@ answer is a whole generation: the switch is atomic)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -22,28 +21,18 @@ from tests.readapi.conftest import client_of, readapi_settings, running_app, tok
 from tests.readapi.helpers import ok
 from tests.readapi.live import Live, live_pipeline
 from tests.readapi.seed import varied_histories
-from tests.servers import served
+from tests.servers import relayed_writer
 from tests.streams.conftest import create_topics, unique_settings
 from tests.streams.pipeline import produce, run_until_caught_up
 
 pytestmark = pytest.mark.stack
-CONNECTOR = "orders-outbox"
 
 
 @pytest.fixture(scope="module")
 def writer_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A writer of this checkout on a port of its own (not the stack's app: no pid file), on the stack's write model,
     which the registered connector relays; this test registers nothing and skips when the connector is not running."""
-    connect = f"http://127.0.0.1:{stack.settings.ports.connect}/connectors/{CONNECTOR}/status"
-    try:
-        running = httpx.get(connect, timeout=3).json().get("connector", {}).get("state") == "RUNNING"
-    except (httpx.HTTPError, ValueError):
-        running = False
-    if not running:
-        pytest.skip(f"needs the {CONNECTOR} connector running (`cqrs connectors register {CONNECTOR}`)")
-    database_url = f"postgresql://postgres@127.0.0.1:{stack.settings.ports.postgres}/orders"
-    env = dict(os.environ, CQRS_WRITER_DATABASE_URL=database_url, CQRS_WRITER_LOG_LEVEL="warning")
-    with served(["writer.cli", "serve"], env=env, log=tmp_path_factory.mktemp("writer") / "writer.log") as url:
+    with relayed_writer(stack.settings, tmp_path_factory.mktemp("writer")) as url:
         yield url
 
 

@@ -3,14 +3,13 @@ free port) on this run's private database, and clients of both transports."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
 import pytest
-import uvicorn
 
+from tests.servers import served_in_thread
 from tests.writer.grpc.calls import Commands
 from writer.api.app import create_app
 from writer.settings import WriterSettings
@@ -28,18 +27,8 @@ def served_writer(settings: WriterSettings) -> Iterator[ServedWriter]:
     """One writer process-in-a-thread serving HTTP and gRPC on the same services (pool, handler, verifier)."""
     served = settings.model_copy(update={"grpc_port": 0, "grpc_enabled": True})
     app = create_app(served)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, loop="asyncio")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="grpc-writer-under-test", daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the in-process writer did not start")
-        threading.Event().wait(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield ServedWriter(f"http://127.0.0.1:{port}", f"127.0.0.1:{app.state.grpc_port}", served)
-    server.should_exit = True
-    thread.join(10)
+    with served_in_thread(app, "grpc-writer-under-test") as port:
+        yield ServedWriter(f"http://127.0.0.1:{port}", f"127.0.0.1:{app.state.grpc_port}", served)
 
 
 @pytest.fixture(scope="session")

@@ -5,18 +5,17 @@ writer app is not needed (nor started): the in-process one writes to the same `o
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from cqrs.apps import pipeline_stack, register_relay
 from cqrs.writer_api import create_app, migrate
 from infra.stack import Stack
 from servicekit.principals import Role
 from servicekit.tokens import mint_token
+from tests.servers import served_in_thread
 from writer.settings import WriterSettings
 
 
@@ -45,19 +44,8 @@ def trace_settings(traced_pipeline: Stack) -> WriterSettings:
 
 @pytest.fixture(scope="session")
 def traced_writer(trace_settings: WriterSettings) -> Iterator[str]:
-    config = uvicorn.Config(
-        create_app(trace_settings), host="127.0.0.1", port=0, log_config=None, access_log=False, loop="asyncio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="traced-writer", daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the in-process writer did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
+    with served_in_thread(create_app(trace_settings), "traced-writer") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
