@@ -24,12 +24,15 @@ WAN_DELAY_MS = 40.0
 
 
 def start(settings: StackSettings) -> bool:
-    """Region `eu` up (at the log's end if new); whether the demo started it."""
+    """Region `eu` up at the log's end; whether the demo started it (a running region is used as it is)."""
     import os
 
     stack = region_stack(settings, REGION)
     if all(stack.pid_file(service).running_pid() is not None for service in stack.named):
         return False
+    # What a stopped region left (a bench's, say) would make it catch up from where it stopped, minutes behind: the
+    # demo's region is its own, dropped when it ends (`stop`), so it is dropped before it starts too.
+    stop(settings)
     os.environ.setdefault("CQRS_REGION_WAN_DELAY_MS", str(WAN_DELAY_MS))
     start_at_log_end(settings, REGION)
     stack.up()
